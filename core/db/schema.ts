@@ -1,0 +1,81 @@
+// D1 schema. The events table is append-only: rows are inserted once, in chain order, and are
+// only ever deleted by retention after their archive object is written and mirrored.
+// Every index on `events` costs one written row per event, so each one must serve a
+// documented query pattern (see README "Search").
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+
+export const events = sqliteTable(
+  'events',
+  {
+    tenant: text('tenant').notNull(),
+    seq: integer('seq').notNull(),
+    id: text('id').notNull(),
+    occurredAt: text('occurred_at').notNull(),
+    receivedAt: text('received_at').notNull(),
+    action: text('action').notNull(),
+    actorType: text('actor_type').notNull(),
+    actorId: text('actor_id').notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id').notNull(),
+    parentType: text('parent_type'),
+    parentId: text('parent_id'),
+    source: text('source'),
+    outcome: text('outcome').notNull(),
+    correlationId: text('correlation_id'),
+    hash: text('hash').notNull(),
+    /** The whole stored event as JSON (core/stored-event.ts). */
+    body: text('body').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenant, t.seq] }),
+    uniqueIndex('events_tenant_id').on(t.tenant, t.id),
+    index('events_tenant_time').on(t.tenant, t.occurredAt, t.id),
+  ],
+)
+
+export const apiKeys = sqliteTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    name: text('name'),
+    scopes: text('scopes').notNull(),
+    keyHash: text('key_hash').notNull(),
+    prefix: text('prefix').notNull(),
+    createdAt: text('created_at').notNull(),
+    revokedAt: text('revoked_at'),
+  },
+  (t) => [uniqueIndex('api_keys_hash').on(t.keyHash), index('api_keys_tenant').on(t.tenant)],
+)
+
+/** The newest link of each tenant's chain; the consumer advances it with an optimistic check. */
+export const chainHeads = sqliteTable('chain_heads', {
+  tenant: text('tenant').primaryKey(),
+  seq: integer('seq').notNull(),
+  hash: text('hash').notNull(),
+  updatedAt: text('updated_at').notNull(),
+})
+
+/**
+ * One row per (tenant, UTC day) group of a committed consumer batch: the archive object that
+ * must hold those events. Inserted in the same transaction as the events (an outbox), marked
+ * written once the R2 object exists.
+ */
+export const archiveSegments = sqliteTable(
+  'archive_segments',
+  {
+    tenant: text('tenant').notNull(),
+    dt: text('dt').notNull(),
+    firstSeq: integer('first_seq').notNull(),
+    lastSeq: integer('last_seq').notNull(),
+    objectKey: text('object_key').notNull(),
+    eventCount: integer('event_count').notNull(),
+    status: text('status', { enum: ['pending', 'written'] }).notNull(),
+    createdAt: text('created_at').notNull(),
+    writtenAt: text('written_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenant, t.dt, t.firstSeq] }),
+    index('archive_segments_status').on(t.status, t.tenant),
+  ],
+)

@@ -1,0 +1,34 @@
+// The bindings and settings of the one Worker (wrangler.toml), shared by `fetch`, `queue`
+// and `scheduled`.
+import { z } from 'zod'
+import type { QueueMessageBody } from './queue-message'
+
+export interface Env {
+  DB: D1Database
+  ARCHIVE: R2Bucket
+  EVENTS_QUEUE: Queue<QueueMessageBody>
+  DEAD_LETTER_QUEUE: Queue<unknown>
+  ADMIN_TOKEN?: string
+  HOT_RETENTION_DAYS?: string
+}
+
+const settingsSchema = z.object({
+  adminToken: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
+  hotRetentionDays: z.coerce.number().int().min(1).max(3650).default(30),
+})
+export type Settings = z.infer<typeof settingsSchema>
+
+const cache = new WeakMap<object, Settings>()
+
+/** Validates the environment's settings once per isolate. */
+export function settings(env: Env): Settings {
+  let s = cache.get(env)
+  if (!s) {
+    s = settingsSchema.parse({
+      adminToken: env.ADMIN_TOKEN || undefined,
+      hotRetentionDays: env.HOT_RETENTION_DAYS,
+    })
+    cache.set(env, s)
+  }
+  return s
+}

@@ -1,0 +1,45 @@
+// Domain errors: HTTP-free. The worker maps each code to a status and a problem+json body in
+// one place (worker/problem.ts); the consumer uses the same classes to decide retry vs drop.
+export type FieldError = { path: string; message: string }
+
+export type ErrorCode =
+  | 'validation_failed'
+  | 'malformed_json'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'unavailable'
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly errors?: FieldError[],
+    readonly extra?: Record<string, unknown>,
+  ) {
+    super(message)
+    this.name = 'DomainError'
+  }
+}
+
+export const validationError = (message: string, errors?: FieldError[]) =>
+  new DomainError('validation_failed', message, errors)
+export const notFound = (message: string) => new DomainError('not_found', message)
+export const forbidden = (message: string) => new DomainError('forbidden', message)
+export const unauthorized = (message: string) => new DomainError('unauthorized', message)
+export const conflict = (message: string) => new DomainError('conflict', message)
+
+/** Turns zod issues into field errors, with a prefix such as `events[3]`. */
+export function fieldErrors(
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+  prefix = '',
+): FieldError[] {
+  return issues.map((i) => {
+    let path = prefix
+    for (const p of i.path) path += typeof p === 'number' ? `[${p}]` : path ? `.${String(p)}` : String(p)
+    return { path: path || '(root)', message: i.message }
+  })
+}

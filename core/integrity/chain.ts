@@ -1,0 +1,74 @@
+// Hash chain (per tenant). Invariants, which the offline verifier re-checks:
+// - leaf  = SHA-256(0x00 || JCS(event without `hash` and `prev_hash`)), RFC 8785 canonical JSON.
+// - link  = SHA-256(0x02 || prev_hash || leaf); the first event of a tenant has prev_hash = 32 zero bytes.
+// - seq starts at 1 and increases by exactly 1 per tenant; `hash` of seq n is `prev_hash` of n+1.
+// 0x00 is RFC 6962's leaf prefix (0x01 is its interior-node prefix); 0x02 keeps chain links
+// distinct from both, so no value can be read as another kind of hash.
+import canonicalize from 'canonicalize'
+import type { PendingEvent, StoredEvent } from '../stored-event'
+
+export const GENESIS_HASH = '0'.repeat(64)
+
+const enc = new TextEncoder()
+
+export function canonicalBytes(value: unknown): Uint8Array {
+  const s = canonicalize(value)
+  if (s === undefined) throw new Error('value has no canonical JSON form')
+  return enc.encode(s)
+}
+
+export function hexToBytes(h: string): Uint8Array {
+  const out = new Uint8Array(h.length / 2)
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(h.slice(i * 2, i * 2 + 2), 16)
+  return out
+}
+
+export function bytesToHex(b: Uint8Array): string {
+  let s = ''
+  for (const x of b) s += x.toString(16).padStart(2, '0')
+  return s
+}
+
+async function sha256(parts: Uint8Array[]): Promise<Uint8Array> {
+  let n = 0
+  for (const p of parts) n += p.length
+  const buf = new Uint8Array(n)
+  let o = 0
+  for (const p of parts) {
+    buf.set(p, o)
+    o += p.length
+  }
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', buf))
+}
+
+/** The part of a stored event covered by its leaf hash. */
+export function hashedContent(e: StoredEvent | (PendingEvent & { seq: number })): Record<string, unknown> {
+  const { hash: _h, prev_hash: _p, ...rest } = e as StoredEvent
+  return rest
+}
+
+export async function leafHash(content: Record<string, unknown>): Promise<string> {
+  return bytesToHex(await sha256([new Uint8Array([0]), canonicalBytes(content)]))
+}
+
+export async function linkHash(prevHash: string, leaf: string): Promise<string> {
+  return bytesToHex(await sha256([new Uint8Array([2]), hexToBytes(prevHash), hexToBytes(leaf)]))
+}
+
+/** Places pending events after `head` in the given order. */
+export async function extendChain(
+  head: { seq: number; hash: string },
+  events: PendingEvent[],
+): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = []
+  let { seq, hash } = head
+  for (const e of events) {
+    seq += 1
+    const withSeq = { ...e, seq }
+    const leaf = await leafHash(withSeq)
+    const next = await linkHash(hash, leaf)
+    out.push({ ...withSeq, prev_hash: hash, hash: next })
+    hash = next
+  }
+  return out
+}

@@ -1,0 +1,23 @@
+// Platform and product limits in one place, so the ingest path, the queue packer and the
+// tests agree on the same numbers.
+export const LIMITS = {
+  /** Largest request body accepted by POST /v1/events. */
+  maxBodyBytes: 2 * 1024 * 1024,
+  /** Events in one request. */
+  maxEventsPerRequest: 1000,
+  /** One event, serialized. Keeps a single event far below a queue message. */
+  maxEventBytes: 32 * 1024,
+  /** Cloudflare Queues: one message. Kept under 128 KB with headroom for the envelope. */
+  maxMessageBytes: 120 * 1024,
+  /** Cloudflare Queues: sendBatch. */
+  maxMessagesPerSend: 100,
+  maxBytesPerSend: 250 * 1024,
+  /** How far ahead of the receive time occurred_at may be (clock skew allowance). */
+  maxFutureSkewMs: 5 * 60 * 1000,
+  metadataMaxKeys: 50,
+  metadataMaxKeyLength: 64,
+  metadataMaxValueLength: 1024,
+  maxChanges: 100,
+  /** D1 caps bound parameters per statement. */
+  d1MaxParams: 100,
+} as const

@@ -1,0 +1,34 @@
+// Archive layout (a public contract, see README "Archive"):
+//   events/tenant=<tenant>/dt=<YYYY-MM-DD>/<first seq>-<last seq>.ndjson.gz
+// - dt is the UTC date of occurred_at.
+// - Object names derive from the chain positions they hold, so a retried write overwrites
+//   the same object with the same bytes instead of adding a second copy.
+export const ARCHIVE_PREFIX = 'events/'
+export const DEAD_LETTER_PREFIX = 'dead-letter/'
+
+const SEQ_WIDTH = 12
+
+/** The UTC calendar date (YYYY-MM-DD) of an ISO timestamp. */
+export function utcDate(iso: string): string {
+  return new Date(iso).toISOString().slice(0, 10)
+}
+
+export function partitionPrefix(tenant: string, dt: string): string {
+  return `${ARCHIVE_PREFIX}tenant=${encodeURIComponent(tenant)}/dt=${dt}/`
+}
+
+export function padSeq(seq: number): string {
+  return String(seq).padStart(SEQ_WIDTH, '0')
+}
+
+export function archiveObjectKey(tenant: string, dt: string, firstSeq: number, lastSeq: number): string {
+  return `${partitionPrefix(tenant, dt)}${padSeq(firstSeq)}-${padSeq(lastSeq)}.ndjson.gz`
+}
+
+const KEY_RE = /^events\/tenant=([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\/(.+)$/
+
+export function parseArchiveKey(key: string): { tenant: string; dt: string; name: string } | null {
+  const m = KEY_RE.exec(key)
+  if (!m) return null
+  return { tenant: decodeURIComponent(m[1]!), dt: m[2]!, name: m[3]! }
+}

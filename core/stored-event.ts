@@ -1,0 +1,138 @@
+// The stored event: one record shape shared by D1 (`body`), every archived NDJSON line, the
+// hash chain and the API.
+//
+// Invariants:
+// - `hash` and `prev_hash` are the only fields not covered by the event's leaf hash.
+// - Absent optional fields are omitted, never null, so the canonical form is unique.
+// - Free-form values (`changes[].before/after`) are kept as JSON text so every column of the
+//   archive has one fixed type (what Athena's Hive JSON SerDe needs); the API decodes them.
+import { z } from '@hono/zod-openapi'
+import {
+  actionSchema,
+  actorSchema,
+  contextSchema,
+  eventIdSchema,
+  outcomeSchema,
+  parentSchema,
+  targetSchema,
+  type ValidEvent,
+} from './event-schema'
+
+export const STORED_EVENT_VERSION = 1
+
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()])
+
+export const ingestFactsSchema = z
+  .object({
+    key_id: z.string(),
+    request_id: z.string(),
+    colo: z.string().optional(),
+    country: z.string().optional(),
+  })
+  .strict()
+
+/** An event accepted at the edge, before the consumer gives it a place in the chain. */
+export const pendingEventSchema = z
+  .object({
+    v: z.literal(STORED_EVENT_VERSION),
+    tenant: z.string().min(1).max(128),
+    id: eventIdSchema,
+    occurred_at: z.string(),
+    received_at: z.string(),
+    action: actionSchema,
+    actor: actorSchema,
+    target: targetSchema,
+    parent: parentSchema.optional(),
+    outcome: outcomeSchema,
+    changes: z
+      .array(
+        z.object({ field: z.string(), before: z.string().optional(), after: z.string().optional() }).strict(),
+      )
+      .optional(),
+    context: contextSchema.optional(),
+    source: z.string().optional(),
+    description: z
+      .object({ template: z.string(), values: z.record(z.string(), scalar) })
+      .strict()
+      .optional(),
+    metadata: z.record(z.string(), scalar).optional(),
+    ingest: ingestFactsSchema,
+  })
+  .strict()
+
+export const storedEventSchema = pendingEventSchema
+  .extend({
+    seq: z.number().int().positive(),
+    prev_hash: z.string().regex(/^[0-9a-f]{64}$/),
+    hash: z.string().regex(/^[0-9a-f]{64}$/),
+  })
+  .strict()
+
+export type PendingEvent = z.infer<typeof pendingEventSchema>
+export type StoredEvent = z.infer<typeof storedEventSchema>
+export type IngestFacts = z.infer<typeof ingestFactsSchema>
+
+/** Drops keys whose value is undefined so the record has one canonical form. */
+function compact<T extends Record<string, unknown>>(o: T): T {
+  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k]
+  return o
+}
+
+export function toPendingEvent(
+  e: ValidEvent & { id: string },
+  tenant: string,
+  receivedAt: string,
+  ingest: IngestFacts,
+): PendingEvent {
+  return compact({
+    v: STORED_EVENT_VERSION as 1,
+    tenant,
+    id: e.id,
+    occurred_at: e.occurred_at,
+    received_at: receivedAt,
+    action: e.action,
+    actor: compact({ ...e.actor }),
+    target: compact({ ...e.target }),
+    parent: e.parent && compact({ ...e.parent }),
+    outcome: compact({ ...(e.outcome ?? { status: 'success' as const }) }),
+    changes: e.changes?.map((c) =>
+      compact({
+        field: c.field,
+        before: c.before === undefined ? undefined : JSON.stringify(c.before),
+        after: c.after === undefined ? undefined : JSON.stringify(c.after),
+      }),
+    ),
+    context: e.context && compact({ ...e.context }),
+    source: e.source,
+    description:
+      e.description === undefined
+        ? undefined
+        : typeof e.description === 'string'
+          ? { template: e.description, values: {} }
+          : { template: e.description.template, values: e.description.values },
+    metadata: e.metadata,
+    ingest: compact({ ...ingest }),
+  })
+}
+
+/** The API's view: free-form values decoded back to JSON, a plain description as a string. */
+export function toApiEvent(s: StoredEvent) {
+  const { v: _v, changes, description, ...rest } = s
+  return compact({
+    ...rest,
+    changes: changes?.map((c) =>
+      compact({
+        field: c.field,
+        before: c.before === undefined ? undefined : (JSON.parse(c.before) as unknown),
+        after: c.after === undefined ? undefined : (JSON.parse(c.after) as unknown),
+      }),
+    ),
+    description:
+      description === undefined
+        ? undefined
+        : Object.keys(description.values).length === 0
+          ? description.template
+          : description,
+  })
+}
+export type ApiEvent = ReturnType<typeof toApiEvent>
