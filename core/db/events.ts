@@ -1,0 +1,162 @@
+// Event writes. Invariants:
+// - A tenant's events are inserted in one D1 batch (one transaction) together with the new
+//   chain head and their archive segments, so either all of them hold or none does.
+// - (tenant, seq) is the primary key: two writers that read the same chain head both try to
+//   insert seq head+1, and the second transaction fails as a whole. That is the optimistic
+//   head check; the caller re-reads and retries.
+// - (tenant, id) is unique: an event is stored at most once, whatever the redelivery.
+// Rows travel as one JSON parameter per statement (json_each), which keeps every statement far
+// under D1's 100-bound-parameter limit whatever the batch size.
+import { and, eq, inArray, sql } from 'drizzle-orm'
+import { LIMITS } from '../limits'
+import type { StoredEvent } from '../stored-event'
+import type { Db } from './client'
+import { archiveSegments, chainHeads, events } from './schema'
+
+export type ChainHead = { seq: number; hash: string }
+export type SegmentRow = typeof archiveSegments.$inferInsert
+
+/** The ids among `ids` already stored for the tenant. */
+export async function findExistingIds(db: Db, tenant: string, ids: string[]): Promise<Set<string>> {
+  const found = new Set<string>()
+  const chunk = LIMITS.d1MaxParams - 1
+  for (let i = 0; i < ids.length; i += chunk) {
+    const part = ids.slice(i, i + chunk)
+    const rows = await db
+      .select({ id: events.id })
+      .from(events)
+      .where(and(eq(events.tenant, tenant), inArray(events.id, part)))
+      .all()
+    for (const r of rows) found.add(r.id)
+  }
+  return found
+}
+
+export async function getChainHead(db: Db, tenant: string): Promise<ChainHead | null> {
+  const row = await db
+    .select({ seq: chainHeads.seq, hash: chainHeads.hash })
+    .from(chainHeads)
+    .where(eq(chainHeads.tenant, tenant))
+    .get()
+  return row ?? null
+}
+
+const MAX_JSON_PARAM_BYTES = 900 * 1024
+
+function chunkByBytes(items: string[]): string[][] {
+  const out: string[][] = []
+  let cur: string[] = []
+  let bytes = 2
+  for (const s of items) {
+    if (cur.length > 0 && bytes + s.length + 1 > MAX_JSON_PARAM_BYTES) {
+      out.push(cur)
+      cur = []
+      bytes = 2
+    }
+    cur.push(s)
+    bytes += s.length + 1
+  }
+  if (cur.length > 0) out.push(cur)
+  return out
+}
+
+function insertEventsStatement(db: Db, bodies: string[]) {
+  return db.run(sql`
+    INSERT INTO events (tenant, seq, id, occurred_at, received_at, action, actor_type, actor_id,
+      target_type, target_id, parent_type, parent_id, source, outcome, correlation_id, hash, body)
+    SELECT json_extract(value, '$.tenant'), json_extract(value, '$.seq'), json_extract(value, '$.id'),
+      json_extract(value, '$.occurred_at'), json_extract(value, '$.received_at'),
+      json_extract(value, '$.action'), json_extract(value, '$.actor.type'), json_extract(value, '$.actor.id'),
+      json_extract(value, '$.target.type'), json_extract(value, '$.target.id'),
+      json_extract(value, '$.parent.type'), json_extract(value, '$.parent.id'),
+      json_extract(value, '$.source'), json_extract(value, '$.outcome.status'),
+      json_extract(value, '$.context.correlation_id'), json_extract(value, '$.hash'), value
+    FROM json_each(${`[${bodies.join(',')}]`})`)
+}
+
+/**
+ * Appends events after `prev` in one transaction: the rows, the new chain head and the
+ * archive segments that must receive them. Throws on a lost race (see file comment).
+ */
+export async function commitEvents(
+  db: Db,
+  tenant: string,
+  prev: ChainHead | null,
+  stored: StoredEvent[],
+  segments: SegmentRow[],
+): Promise<void> {
+  const last = stored[stored.length - 1]
+  if (!last) return
+  const now = new Date().toISOString()
+  const headWrite = prev
+    ? db
+        .update(chainHeads)
+        .set({ seq: last.seq, hash: last.hash, updatedAt: now })
+        .where(
+          and(eq(chainHeads.tenant, tenant), eq(chainHeads.seq, prev.seq), eq(chainHeads.hash, prev.hash)),
+        )
+    : db.insert(chainHeads).values({ tenant, seq: last.seq, hash: last.hash, updatedAt: now })
+  const inserts = chunkByBytes(stored.map((e) => JSON.stringify(e))).map((part) =>
+    insertEventsStatement(db, part),
+  )
+  const segmentInserts = segments.map((s) => db.insert(archiveSegments).values(s))
+  await db.batch([headWrite, ...inserts, ...segmentInserts] as unknown as Parameters<typeof db.batch>[0])
+}
+
+/** True when a D1 error means another writer got there first (retry after re-reading). */
+export function isWriteConflict(err: unknown): boolean {
+  const msg = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : ''
+  return /UNIQUE constraint failed|PRIMARY KEY|constraint failed/i.test(msg)
+}
+
+export async function pendingSegments(db: Db, tenant: string, limit = 50) {
+  return db
+    .select()
+    .from(archiveSegments)
+    .where(and(eq(archiveSegments.status, 'pending'), eq(archiveSegments.tenant, tenant)))
+    .limit(limit)
+    .all()
+}
+
+export async function markSegmentWritten(db: Db, s: { tenant: string; dt: string; firstSeq: number }) {
+  await db
+    .update(archiveSegments)
+    .set({ status: 'written', writtenAt: new Date().toISOString() })
+    .where(
+      and(
+        eq(archiveSegments.tenant, s.tenant),
+        eq(archiveSegments.dt, s.dt),
+        eq(archiveSegments.firstSeq, s.firstSeq),
+      ),
+    )
+    .run()
+}
+
+/** Bodies of a segment's events, in chain order, straight from D1. */
+export async function segmentBodies(
+  db: Db,
+  s: { tenant: string; dt: string; firstSeq: number; lastSeq: number },
+): Promise<string[]> {
+  const rows = await db
+    .select({ body: events.body })
+    .from(events)
+    .where(
+      and(
+        eq(events.tenant, s.tenant),
+        sql`${events.seq} BETWEEN ${s.firstSeq} AND ${s.lastSeq}`,
+        sql`substr(${events.occurredAt}, 1, 10) = ${s.dt}`,
+      ),
+    )
+    .orderBy(events.seq)
+    .all()
+  return rows.map((r) => r.body)
+}
+
+export async function getEventBody(db: Db, tenant: string, id: string): Promise<string | null> {
+  const row = await db
+    .select({ body: events.body })
+    .from(events)
+    .where(and(eq(events.tenant, tenant), eq(events.id, id)))
+    .get()
+  return row?.body ?? null
+}

@@ -1,0 +1,83 @@
+// Writes archive objects: gzip NDJSON, one stored event per line, in chain order. Object keys
+// are deterministic (core/partition.ts), so a retried write replaces the object with the same
+// bytes and never adds a second copy.
+import type { Db } from '../core/db/client'
+import { markSegmentWritten, pendingSegments, type SegmentRow, segmentBodies } from '../core/db/events'
+import { archiveObjectKey, utcDate } from '../core/partition'
+import type { StoredEvent } from '../core/stored-event'
+
+export async function gzipLines(lines: string[]): Promise<Uint8Array> {
+  const text = `${lines.join('\n')}\n`
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'))
+  return new Uint8Array(await new Response(stream).arrayBuffer())
+}
+
+/** Groups a committed run of one tenant's events into one segment per UTC day. */
+export function segmentsFor(tenant: string, stored: StoredEvent[]): SegmentRow[] {
+  const first = stored[0]
+  const last = stored[stored.length - 1]
+  if (!first || !last) return []
+  const counts = new Map<string, number>()
+  for (const e of stored) {
+    const dt = utcDate(e.occurred_at)
+    counts.set(dt, (counts.get(dt) ?? 0) + 1)
+  }
+  const now = new Date().toISOString()
+  return [...counts].map(([dt, n]) => ({
+    tenant,
+    dt,
+    firstSeq: first.seq,
+    lastSeq: last.seq,
+    objectKey: archiveObjectKey(tenant, dt, first.seq, last.seq),
+    eventCount: n,
+    status: 'pending' as const,
+    createdAt: now,
+  }))
+}
+
+async function putSegment(bucket: R2Bucket, key: string, lines: string[]) {
+  const body = await gzipLines(lines)
+  await bucket.put(key, body, {
+    httpMetadata: { contentType: 'application/x-ndjson', contentEncoding: 'gzip' },
+    customMetadata: { lines: String(lines.length) },
+  })
+}
+
+/**
+ * Writes every pending segment of the tenant to R2 and marks it written. Segments of the run
+ * just committed are written from memory; older ones (a previous attempt that failed after its
+ * D1 commit) are rebuilt from D1. Throws if any write fails, so the caller retries.
+ */
+export async function flushPendingSegments(
+  db: Db,
+  bucket: R2Bucket,
+  tenant: string,
+  justCommitted: StoredEvent[] = [],
+): Promise<number> {
+  const inMemory = new Map<string, string[]>()
+  for (const e of justCommitted) {
+    const seg = archiveObjectKey(
+      tenant,
+      utcDate(e.occurred_at),
+      justCommitted[0]!.seq,
+      justCommitted.at(-1)!.seq,
+    )
+    const lines = inMemory.get(seg) ?? []
+    lines.push(JSON.stringify(e))
+    inMemory.set(seg, lines)
+  }
+  let written = 0
+  for (;;) {
+    const pending = await pendingSegments(db, tenant)
+    if (pending.length === 0) return written
+    for (const s of pending) {
+      const lines = inMemory.get(s.objectKey) ?? (await segmentBodies(db, s))
+      if (lines.length !== s.eventCount) {
+        throw new Error(`segment ${s.objectKey} expects ${s.eventCount} events, D1 holds ${lines.length}`)
+      }
+      await putSegment(bucket, s.objectKey, lines)
+      await markSegmentWritten(db, s)
+      written++
+    }
+  }
+}

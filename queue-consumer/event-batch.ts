@@ -1,0 +1,87 @@
+// The events queue consumer. A message is acked only once every event it carries is in D1
+// and in an R2 archive object; any failure retries the message with backoff. Processing is
+// idempotent: events already stored are skipped, so redeliveries and concurrent invocations
+// never store or archive an event twice.
+import { database } from '../core/db/client'
+import { commitEvents, findExistingIds, getChainHead, isWriteConflict } from '../core/db/events'
+import type { Env } from '../core/env'
+import { extendChain, GENESIS_HASH } from '../core/integrity/chain'
+import { type QueueMessageBody, queueMessageSchema } from '../core/queue-message'
+import type { PendingEvent } from '../core/stored-event'
+import { flushPendingSegments, segmentsFor } from './archive-writer'
+import { sendToDeadLetter } from './dead-letter'
+
+/** Attempts before a message is handed to the dead-letter queue with its last error. */
+export const MAX_ATTEMPTS = 5
+const MAX_COMMIT_RACES = 8
+
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(300, 2 ** Math.min(attempts, 8))
+}
+
+/** Stores one tenant's events (skipping those already stored) and archives them. */
+export async function ingestTenantEvents(env: Env, tenant: string, events: PendingEvent[]): Promise<void> {
+  const db = database(env.DB)
+  const unique = [...new Map(events.map((e) => [e.id, e] as const)).values()]
+  for (let race = 0; ; race++) {
+    const existing = await findExistingIds(
+      db,
+      tenant,
+      unique.map((e) => e.id),
+    )
+    const fresh = unique.filter((e) => !existing.has(e.id))
+    if (fresh.length === 0) break
+    const head = await getChainHead(db, tenant)
+    const stored = await extendChain(head ?? { seq: 0, hash: GENESIS_HASH }, fresh)
+    try {
+      await commitEvents(db, tenant, head, stored, segmentsFor(tenant, stored))
+      await flushPendingSegments(db, env.ARCHIVE, tenant, stored)
+      return
+    } catch (err) {
+      if (!isWriteConflict(err) || race >= MAX_COMMIT_RACES) throw err
+    }
+  }
+  await flushPendingSegments(db, env.ARCHIVE, tenant)
+}
+
+export async function handleEventBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const byTenant = new Map<string, { msg: Message<unknown>; body: QueueMessageBody }[]>()
+  for (const msg of batch.messages) {
+    const parsed = queueMessageSchema.safeParse(msg.body)
+    if (!parsed.success) {
+      // A malformed message never becomes valid: park it with the reason instead of retrying.
+      await settleDead(env, msg, `invalid queue message: ${parsed.error.issues[0]?.message ?? 'unknown'}`)
+      continue
+    }
+    const list = byTenant.get(parsed.data.tenant) ?? []
+    list.push({ msg, body: parsed.data })
+    byTenant.set(parsed.data.tenant, list)
+  }
+  for (const [tenant, items] of byTenant) {
+    try {
+      await ingestTenantEvents(
+        env,
+        tenant,
+        items.flatMap((i) => i.body.events),
+      )
+      for (const i of items) i.msg.ack()
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err)
+      console.error(JSON.stringify({ msg: 'event batch failed', tenant, reason }))
+      for (const { msg } of items) {
+        if (msg.attempts >= MAX_ATTEMPTS) await settleDead(env, msg, reason)
+        else msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) })
+      }
+    }
+  }
+}
+
+async function settleDead(env: Env, msg: Message<unknown>, reason: string) {
+  try {
+    await sendToDeadLetter(env, { reason, attempts: msg.attempts, message_id: msg.id, body: msg.body })
+    msg.ack()
+  } catch {
+    // The platform moves it to the dead-letter queue after max_retries anyway.
+    msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) })
+  }
+}

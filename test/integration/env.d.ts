@@ -1,0 +1,11 @@
+declare namespace Cloudflare {
+  interface Env {
+    DB: D1Database
+    ARCHIVE: R2Bucket
+    EVENTS_QUEUE: Queue<import('../../core/queue-message').QueueMessageBody>
+    DEAD_LETTER_QUEUE: Queue<unknown>
+    ADMIN_TOKEN?: string
+    HOT_RETENTION_DAYS?: string
+    TEST_MIGRATIONS: import('cloudflare:test').D1Migration[]
+  }
+}

@@ -1,0 +1,37 @@
+import { uuidv7 } from '../core/ids'
+import { router } from './openapi'
+import { onError, problem } from './problem'
+import { adminRoutes } from './routes/admin'
+import { documentIngest, ingestRoutes } from './routes/ingest'
+import { keysRoutes } from './routes/keys'
+
+export function createApp() {
+  const app = router()
+  app.use('*', async (c, next) => {
+    const requestId = uuidv7()
+    c.set('requestId', requestId)
+    await next()
+    c.header('x-request-id', requestId)
+  })
+  app.onError(onError)
+  app.notFound((c) => problem(c, 'not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`))
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.route('/', keysRoutes)
+  app.route('/', ingestRoutes)
+  app.route('/', adminRoutes)
+
+  documentIngest(app)
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' })
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Audit Log API',
+      version: '1.0.0',
+      description: 'Tamper-evident audit events at the edge.',
+    },
+  })
+  return app
+}
+
+export const app = createApp()

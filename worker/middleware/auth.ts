@@ -1,0 +1,85 @@
+// Bearer authentication: the admin token (secret ADMIN_TOKEN) or a tenant API key. Keys are
+// looked up by their SHA-256; the comparison of secrets is constant-time. Lookups are cached
+// per isolate for a few seconds, which bounds how long a revoked key keeps working.
+import { createMiddleware } from 'hono/factory'
+import { database } from '../../core/db/client'
+import { type ApiKeyRecord, findKeyByHash, type Scope } from '../../core/db/keys'
+import { settings } from '../../core/env'
+import { DomainError, forbidden, unauthorized } from '../../core/errors'
+import type { AppEnv, Auth } from '../context'
+
+export const KEY_CACHE_TTL_MS = 5_000
+const MAX_CACHE = 10_000
+const cache = new Map<string, { rec: (ApiKeyRecord & { keyHash: string }) | null; expires: number }>()
+
+const enc = new TextEncoder()
+
+export async function sha256Hex(s: string): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', enc.encode(s)))
+  let out = ''
+  for (const b of d) out += b.toString(16).padStart(2, '0')
+  return out
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const x = enc.encode(a)
+  const y = enc.encode(b)
+  if (x.length !== y.length) return false
+  return crypto.subtle.timingSafeEqual(x, y)
+}
+
+export function forgetCachedKey(keyHash?: string) {
+  if (keyHash) cache.delete(keyHash)
+  else cache.clear()
+}
+
+async function lookup(d1: D1Database, keyHash: string) {
+  const now = Date.now()
+  const hit = cache.get(keyHash)
+  if (hit && hit.expires > now) return hit.rec
+  const rec = await findKeyByHash(database(d1), keyHash)
+  if (cache.size >= MAX_CACHE) cache.clear()
+  cache.set(keyHash, { rec, expires: now + KEY_CACHE_TTL_MS })
+  return rec
+}
+
+async function resolve(c: {
+  env: AppEnv['Bindings']
+  req: { header(n: string): string | undefined }
+}): Promise<Auth> {
+  const header = c.req.header('authorization')
+  const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
+  if (!m) throw unauthorized('Send an API key as "Authorization: Bearer <key>".')
+  const token = m[1]!
+  const tokenHash = await sha256Hex(token)
+  const admin = settings(c.env).adminToken
+  if (admin && constantTimeEqual(tokenHash, await sha256Hex(admin))) return { kind: 'admin-token' }
+  const rec = await lookup(c.env.DB, tokenHash)
+  if (!rec || !constantTimeEqual(rec.keyHash, tokenHash) || rec.revokedAt) {
+    throw unauthorized('The API key is unknown or has been revoked.')
+  }
+  return { kind: 'key', keyId: rec.id, tenant: rec.tenant, scopes: rec.scopes }
+}
+
+/**
+ * Requires a key with `scope` (a key with `admin` holds every scope of its tenant).
+ * `allowAdminToken` lets the operator's admin token through as well.
+ */
+export function requireScope(scope: Scope, opts: { allowAdminToken?: boolean } = {}) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const auth = await resolve(c)
+    if (auth.kind === 'admin-token') {
+      if (!opts.allowAdminToken) throw forbidden('The admin token manages keys; use a tenant API key here.')
+    } else if (!auth.scopes.includes(scope) && !auth.scopes.includes('admin')) {
+      throw forbidden(`This API key lacks the "${scope}" scope.`)
+    }
+    c.set('auth', auth)
+    await next()
+  })
+}
+
+/** The tenant of the authenticated key; routes that accept the admin token must not call it. */
+export function tenantOf(auth: Auth): string {
+  if (auth.kind !== 'key') throw new DomainError('forbidden', 'This operation needs a tenant API key.')
+  return auth.tenant
+}

@@ -1,0 +1,80 @@
+import { z } from '@hono/zod-openapi'
+import { Hono } from 'hono'
+import { eventInputSchema } from '../../core/event-schema'
+import { uuidv7 } from '../../core/ids'
+import { LIMITS } from '../../core/limits'
+import { toPendingEvent } from '../../core/stored-event'
+import { validateEvents } from '../../core/validate-events'
+import type { AppEnv } from '../context'
+import { enqueueEvents } from '../ingest/enqueue'
+import { checkMediaType, FORMATS, selectFormat } from '../ingest/formats'
+import { parseJson, readBodyText } from '../ingest/read-body'
+import { requireScope, tenantOf } from '../middleware/auth'
+import type { router } from '../openapi'
+import { bearerSecurity, problemResponse } from '../openapi'
+
+const acceptedSchema = z.object({ accepted: z.array(z.object({ id: z.string() })) }).openapi('Accepted')
+
+export const ingestRoutes = new Hono<AppEnv>().post('/v1/events', requireScope('events:write'), async (c) => {
+  const tenant = tenantOf(c.get('auth'))
+  const contentType = c.req.header('content-type')
+  const format = selectFormat(c.req.query('format'), contentType)
+  checkMediaType(format, contentType)
+  const body = parseJson(await readBodyText(c.req.raw, LIMITS.maxBodyBytes))
+  const now = Date.now()
+  const decoded = format.decode(body, { headers: c.req.raw.headers, tenant })
+  const valid = validateEvents(decoded.events, { now, batch: decoded.batch })
+  const cf = c.req.raw.cf as { colo?: string; country?: string } | undefined
+  const ingest = {
+    key_id: c.get('auth').kind === 'key' ? (c.get('auth') as { keyId: string }).keyId : 'admin',
+    request_id: c.get('requestId'),
+    ...(cf?.colo ? { colo: cf.colo } : {}),
+    ...(cf?.country ? { country: cf.country } : {}),
+  }
+  const receivedAt = new Date(now).toISOString()
+  const pending = valid.map((e) =>
+    toPendingEvent({ ...e, id: e.id ?? uuidv7(now) }, tenant, receivedAt, ingest),
+  )
+  const accepted = await enqueueEvents(c.env.EVENTS_QUEUE, tenant, pending)
+  return c.json({ accepted: accepted.map((id) => ({ id })) }, 202)
+})
+
+/** Documents the ingest route, which reads its body itself (size limits, formats). */
+export function documentIngest(app: ReturnType<typeof router>) {
+  app.openAPIRegistry.registerPath({
+    method: 'post',
+    path: '/v1/events',
+    tags: ['Events'],
+    summary: 'Ingest one event, or a batch as {"events": [...]}',
+    description: `Needs the events:write scope. At most ${LIMITS.maxEventsPerRequest} events and ${LIMITS.maxBodyBytes} bytes per request. A 202 means every listed event is durably queued. Other formats: ?format=${Object.keys(FORMATS).join('|')}.`,
+    security: bearerSecurity,
+    request: {
+      query: z.object({ format: z.string().optional() }),
+      body: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: z.union([
+              eventInputSchema,
+              z.object({ events: z.array(eventInputSchema) }).openapi('EventBatch'),
+            ]),
+          },
+        },
+      },
+    },
+    responses: {
+      202: {
+        description: 'Accepted onto the queue',
+        content: { 'application/json': { schema: acceptedSchema } },
+      },
+      400: problemResponse('Invalid JSON or events; errors name the index and field'),
+      401: problemResponse('Missing or unknown API key'),
+      403: problemResponse('Key lacks events:write'),
+      413: problemResponse('Body too large'),
+      415: problemResponse('Unsupported content type'),
+      503: problemResponse(
+        'Queue unavailable; Retry-After says when to retry, accepted lists what was taken',
+      ),
+    },
+  })
+}
