@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config'
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'
 process.env.WRANGLER_SEND_METRICS = 'false'
 
-export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789'
+import { TEST_ADMIN_TOKEN } from './test/constants'
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations('./migrations')
@@ -27,6 +27,7 @@ export default defineConfig(async () => {
             name: 'workers',
             include: ['test/integration/**/*.test.ts'],
             setupFiles: ['./test/integration/setup.ts'],
+            testTimeout: 30_000,
           },
         },
       ],

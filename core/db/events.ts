@@ -60,18 +60,22 @@ function chunkByBytes(items: string[]): string[][] {
   return out
 }
 
-function insertEventsStatement(db: Db, bodies: string[]) {
-  return db.run(sql`
-    INSERT INTO events (tenant, seq, id, occurred_at, received_at, action, actor_type, actor_id,
-      target_type, target_id, parent_type, parent_id, source, outcome, correlation_id, hash, body)
-    SELECT json_extract(value, '$.tenant'), json_extract(value, '$.seq'), json_extract(value, '$.id'),
-      json_extract(value, '$.occurred_at'), json_extract(value, '$.received_at'),
-      json_extract(value, '$.action'), json_extract(value, '$.actor.type'), json_extract(value, '$.actor.id'),
-      json_extract(value, '$.target.type'), json_extract(value, '$.target.id'),
-      json_extract(value, '$.parent.type'), json_extract(value, '$.parent.id'),
-      json_extract(value, '$.source'), json_extract(value, '$.outcome.status'),
-      json_extract(value, '$.context.correlation_id'), json_extract(value, '$.hash'), value
-    FROM json_each(${`[${bodies.join(',')}]`})`)
+const INSERT_EVENTS_SQL = `
+  INSERT INTO events (tenant, seq, id, occurred_at, received_at, action, actor_type, actor_id,
+    target_type, target_id, parent_type, parent_id, source, outcome, correlation_id, hash, body)
+  SELECT json_extract(value, '$.tenant'), json_extract(value, '$.seq'), json_extract(value, '$.id'),
+    json_extract(value, '$.occurred_at'), json_extract(value, '$.received_at'),
+    json_extract(value, '$.action'), json_extract(value, '$.actor.type'), json_extract(value, '$.actor.id'),
+    json_extract(value, '$.target.type'), json_extract(value, '$.target.id'),
+    json_extract(value, '$.parent.type'), json_extract(value, '$.parent.id'),
+    json_extract(value, '$.source'), json_extract(value, '$.outcome.status'),
+    json_extract(value, '$.context.correlation_id'), json_extract(value, '$.hash'), value
+  FROM json_each(?)`
+
+/** A drizzle-built statement as a D1 prepared statement, so it can join a D1 batch. */
+function prepared(db: Db, q: { toSQL(): { sql: string; params: unknown[] } }): D1PreparedStatement {
+  const { sql: text, params } = q.toSQL()
+  return db.$client.prepare(text).bind(...params)
 }
 
 /**
@@ -97,10 +101,11 @@ export async function commitEvents(
         )
     : db.insert(chainHeads).values({ tenant, seq: last.seq, hash: last.hash, updatedAt: now })
   const inserts = chunkByBytes(stored.map((e) => JSON.stringify(e))).map((part) =>
-    insertEventsStatement(db, part),
+    db.$client.prepare(INSERT_EVENTS_SQL).bind(`[${part.join(',')}]`),
   )
-  const segmentInserts = segments.map((s) => db.insert(archiveSegments).values(s))
-  await db.batch([headWrite, ...inserts, ...segmentInserts] as unknown as Parameters<typeof db.batch>[0])
+  const segmentInserts = segments.map((s) => prepared(db, db.insert(archiveSegments).values(s)))
+  // One D1 batch is one transaction: head, rows and outbox land together or not at all.
+  await db.$client.batch([prepared(db, headWrite), ...inserts, ...segmentInserts])
 }
 
 /** True when a D1 error means another writer got there first (retry after re-reading). */
