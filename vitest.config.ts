@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config'
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'
 process.env.WRANGLER_SEND_METRICS = 'false'
 
-import { TEST_ADMIN_TOKEN } from './test/constants'
+import { TEST_ADMIN_TOKEN } from './test/constants.ts'
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations('./migrations')
