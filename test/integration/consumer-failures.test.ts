@@ -1,6 +1,7 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import type { Env } from '../../core/env'
+import type { ValidEvent } from '../../core/event-schema'
 import { uuidv7 } from '../../core/ids'
 import { packMessages, type QueueMessageBody } from '../../core/queue-message'
 import { type PendingEvent, toPendingEvent } from '../../core/stored-event'
@@ -11,7 +12,7 @@ function pendingEvents(tenant: string, n: number, day = '2026-03-04'): PendingEv
   return Array.from({ length: n }, (_, i) =>
     toPendingEvent(
       {
-        ...(event({ occurred_at: `${day}T00:00:00.000Z` }) as never),
+        ...(event() as unknown as ValidEvent),
         id: `e-${i}`,
         occurred_at: `${day}T00:00:${String(i % 60).padStart(2, '0')}.000Z`,
         outcome: { status: 'success' },
