@@ -1,15 +1,16 @@
 // The bindings and settings of the one Worker (wrangler.toml), shared by `fetch`, `queue`
 // and `scheduled`.
 import { z } from 'zod'
-import type { QueueMessageBody } from './queue-message'
 
 export interface Env {
   DB: D1Database
   ARCHIVE: R2Bucket
-  EVENTS_QUEUE: Queue<QueueMessageBody>
+  EVENTS_QUEUE: Queue<unknown>
   DEAD_LETTER_QUEUE: Queue<unknown>
   ADMIN_TOKEN?: string
   HOT_RETENTION_DAYS?: string
+  /** "true" mounts the benchmark routes (bench/ only). */
+  BENCH_ROUTES?: string
 }
 
 const settingsSchema = z.object({

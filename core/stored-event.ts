@@ -78,6 +78,10 @@ function compact<T extends Record<string, unknown>>(o: T): T {
   return o
 }
 
+/**
+ * Builds the record from a validated event. Nested objects are taken as zod produced them
+ * (fresh objects holding only the keys present), so only the top level needs compacting.
+ */
 export function toPendingEvent(
   e: ValidEvent & { id: string },
   tenant: string,
@@ -91,18 +95,17 @@ export function toPendingEvent(
     occurred_at: e.occurred_at,
     received_at: receivedAt,
     action: e.action,
-    actor: compact({ ...e.actor }),
-    target: compact({ ...e.target }),
-    parent: e.parent && compact({ ...e.parent }),
-    outcome: compact({ ...(e.outcome ?? { status: 'success' as const }) }),
-    changes: e.changes?.map((c) =>
-      compact({
-        field: c.field,
-        before: c.before === undefined ? undefined : JSON.stringify(c.before),
-        after: c.after === undefined ? undefined : JSON.stringify(c.after),
-      }),
-    ),
-    context: e.context && compact({ ...e.context }),
+    actor: e.actor,
+    target: e.target,
+    parent: e.parent,
+    outcome: e.outcome ?? { status: 'success' as const },
+    changes: e.changes?.map((c) => {
+      const out: { field: string; before?: string; after?: string } = { field: c.field }
+      if (c.before !== undefined) out.before = JSON.stringify(c.before)
+      if (c.after !== undefined) out.after = JSON.stringify(c.after)
+      return out
+    }),
+    context: e.context,
     source: e.source,
     description:
       e.description === undefined
@@ -111,7 +114,7 @@ export function toPendingEvent(
           ? { template: e.description, values: {} }
           : { template: e.description.template, values: e.description.values },
     metadata: e.metadata,
-    ingest: compact({ ...ingest }),
+    ingest,
   })
 }
 

@@ -5,7 +5,6 @@ import { eventInputSchema, type ValidEvent } from './event-schema'
 import { LIMITS } from './limits'
 
 const MAX_REPORTED_ERRORS = 100
-const enc = new TextEncoder()
 
 export function validateEvents(raw: unknown[], opts: { now: number; batch: boolean }): ValidEvent[] {
   if (raw.length === 0)
@@ -25,12 +24,6 @@ export function validateEvents(raw: unknown[], opts: { now: number; batch: boole
   for (let i = 0; i < raw.length; i++) {
     const prefix = opts.batch ? `events[${i}]` : ''
     const item = raw[i]
-    const json = JSON.stringify(item) ?? ''
-    if (json.length > LIMITS.maxEventBytes / 4 && enc.encode(json).length > LIMITS.maxEventBytes) {
-      invalid++
-      errors.push({ path: prefix || '(root)', message: `event exceeds ${LIMITS.maxEventBytes} bytes` })
-      continue
-    }
     const r = eventInputSchema.safeParse(item)
     if (!r.success) {
       invalid++

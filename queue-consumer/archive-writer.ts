@@ -53,7 +53,7 @@ export async function flushPendingSegments(
   bucket: R2Bucket,
   tenant: string,
   justCommitted: StoredEvent[] = [],
-): Promise<number> {
+): Promise<{ objects: number; rowsWritten: number }> {
   const inMemory = new Map<string, string[]>()
   for (const e of justCommitted) {
     const seg = archiveObjectKey(
@@ -66,18 +66,19 @@ export async function flushPendingSegments(
     lines.push(JSON.stringify(e))
     inMemory.set(seg, lines)
   }
-  let written = 0
+  let objects = 0
+  let rowsWritten = 0
   for (;;) {
     const pending = await pendingSegments(db, tenant)
-    if (pending.length === 0) return written
+    if (pending.length === 0) return { objects, rowsWritten }
     for (const s of pending) {
       const lines = inMemory.get(s.objectKey) ?? (await segmentBodies(db, s))
       if (lines.length !== s.eventCount) {
         throw new Error(`segment ${s.objectKey} expects ${s.eventCount} events, D1 holds ${lines.length}`)
       }
       await putSegment(bucket, s.objectKey, lines)
-      await markSegmentWritten(db, s)
-      written++
+      rowsWritten += await markSegmentWritten(db, s)
+      objects++
     }
   }
 }

@@ -5,7 +5,7 @@
 import { z } from 'zod'
 import type { Env } from '../core/env'
 import { DEAD_LETTER_PREFIX } from '../core/partition'
-import { queueMessageSchema } from '../core/queue-message'
+import { decodeQueueMessage } from '../core/queue-message'
 
 const REPLAYED_PREFIX = 'dead-letter-replayed/'
 
@@ -61,7 +61,7 @@ export async function listDeadLetters(env: Env, limit = 100) {
     if (!obj) continue
     const letter = envelopeSchema.safeParse(await obj.json())
     if (!letter.success) continue
-    const msg = queueMessageSchema.safeParse(letter.data.body)
+    const msg = decodeQueueMessage(letter.data.body)
     out.push({
       key: o.key,
       reason: letter.data.reason,
@@ -85,7 +85,7 @@ export async function replayDeadLetters(env: Env, limit = 100) {
     if (!obj) continue
     const text = await obj.text()
     const letter = envelopeSchema.safeParse(JSON.parse(text))
-    const msg = letter.success ? queueMessageSchema.safeParse(letter.data.body) : null
+    const msg = letter.success ? decodeQueueMessage(letter.data.body) : null
     if (!msg?.success) {
       skipped.push({ key: o.key, reason: 'not a valid queue message; fix or delete it by hand' })
       continue

@@ -6,7 +6,7 @@ import { database } from '../core/db/client'
 import { commitEvents, findExistingIds, getChainHead, isWriteConflict } from '../core/db/events'
 import type { Env } from '../core/env'
 import { extendChain, GENESIS_HASH } from '../core/integrity/chain'
-import { type QueueMessageBody, queueMessageSchema } from '../core/queue-message'
+import { decodeQueueMessage, type QueueMessageBody } from '../core/queue-message'
 import type { PendingEvent } from '../core/stored-event'
 import { flushPendingSegments, segmentsFor } from './archive-writer'
 import { sendToDeadLetter } from './dead-letter'
@@ -34,8 +34,18 @@ export async function ingestTenantEvents(env: Env, tenant: string, events: Pendi
     const head = await getChainHead(db, tenant)
     const stored = await extendChain(head ?? { seq: 0, hash: GENESIS_HASH }, fresh)
     try {
-      await commitEvents(db, tenant, head, stored, segmentsFor(tenant, stored))
-      await flushPendingSegments(db, env.ARCHIVE, tenant, stored)
+      const committed = await commitEvents(db, tenant, head, stored, segmentsFor(tenant, stored))
+      const archived = await flushPendingSegments(db, env.ARCHIVE, tenant, stored)
+      // One line per committed run: D1 rows written is the main running cost to watch.
+      console.log(
+        JSON.stringify({
+          msg: 'events stored',
+          tenant,
+          events: stored.length,
+          rows_written: committed + archived.rowsWritten,
+          objects: archived.objects,
+        }),
+      )
       return
     } catch (err) {
       if (!isWriteConflict(err) || race >= MAX_COMMIT_RACES) throw err
@@ -47,10 +57,10 @@ export async function ingestTenantEvents(env: Env, tenant: string, events: Pendi
 export async function handleEventBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const byTenant = new Map<string, { msg: Message<unknown>; body: QueueMessageBody }[]>()
   for (const msg of batch.messages) {
-    const parsed = queueMessageSchema.safeParse(msg.body)
+    const parsed = decodeQueueMessage(msg.body)
     if (!parsed.success) {
       // A malformed message never becomes valid: park it with the reason instead of retrying.
-      await settleDead(env, msg, `invalid queue message: ${parsed.error.issues[0]?.message ?? 'unknown'}`)
+      await settleDead(env, msg, `invalid queue message: ${parsed.reason}`)
       continue
     }
     const list = byTenant.get(parsed.data.tenant) ?? []

@@ -2,6 +2,7 @@ import { uuidv7 } from '../core/ids'
 import { router } from './openapi'
 import { onError, problem } from './problem'
 import { adminRoutes } from './routes/admin'
+import { benchRoutes } from './routes/bench'
 import { documentIngest, ingestRoutes } from './routes/ingest'
 import { keysRoutes } from './routes/keys'
 
@@ -20,6 +21,11 @@ export function createApp() {
   app.route('/', keysRoutes)
   app.route('/', ingestRoutes)
   app.route('/', adminRoutes)
+  app.use('/__bench/*', async (c, next) => {
+    if (c.env.BENCH_ROUTES !== 'true') return problem(c, 'not_found', 'No such route.')
+    await next()
+  })
+  app.route('/', benchRoutes)
 
   documentIngest(app)
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' })

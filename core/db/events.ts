@@ -81,6 +81,7 @@ function prepared(db: Db, q: { toSQL(): { sql: string; params: unknown[] } }): D
 /**
  * Appends events after `prev` in one transaction: the rows, the new chain head and the
  * archive segments that must receive them. Throws on a lost race (see file comment).
+ * Returns D1's rows written, the main running cost.
  */
 export async function commitEvents(
   db: Db,
@@ -88,9 +89,9 @@ export async function commitEvents(
   prev: ChainHead | null,
   stored: StoredEvent[],
   segments: SegmentRow[],
-): Promise<void> {
+): Promise<number> {
   const last = stored[stored.length - 1]
-  if (!last) return
+  if (!last) return 0
   const now = new Date().toISOString()
   const headWrite = prev
     ? db
@@ -105,7 +106,8 @@ export async function commitEvents(
   )
   const segmentInserts = segments.map((s) => prepared(db, db.insert(archiveSegments).values(s)))
   // One D1 batch is one transaction: head, rows and outbox land together or not at all.
-  await db.$client.batch([prepared(db, headWrite), ...inserts, ...segmentInserts])
+  const results = await db.$client.batch([prepared(db, headWrite), ...inserts, ...segmentInserts])
+  return results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0)
 }
 
 /** True when a D1 error means another writer got there first (retry after re-reading). */
@@ -124,7 +126,7 @@ export async function pendingSegments(db: Db, tenant: string, limit = 50) {
 }
 
 export async function markSegmentWritten(db: Db, s: { tenant: string; dt: string; firstSeq: number }) {
-  await db
+  const res = await db
     .update(archiveSegments)
     .set({ status: 'written', writtenAt: new Date().toISOString() })
     .where(
@@ -135,6 +137,7 @@ export async function markSegmentWritten(db: Db, s: { tenant: string; dt: string
       ),
     )
     .run()
+  return res.meta.rows_written ?? 0
 }
 
 /** Bodies of a segment's events, in chain order, straight from D1. */

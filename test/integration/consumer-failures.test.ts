@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { Env } from '../../core/env'
 import type { ValidEvent } from '../../core/event-schema'
 import { uuidv7 } from '../../core/ids'
-import { packMessages, type QueueMessageBody } from '../../core/queue-message'
+import { packMessages } from '../../core/queue-message'
 import { type PendingEvent, toPendingEvent } from '../../core/stored-event'
 import worker from '../../worker/index'
 import { archivedLines, BASE, event, TEST_ADMIN_TOKEN, uniqueTenant, waitForEvents } from './helpers'
@@ -35,8 +35,8 @@ async function deliver(e: Env, queue: string, bodies: unknown[], attempts = 1) {
   return getQueueResult(batch, ctx)
 }
 
-const messagesFor = (tenant: string, events: PendingEvent[]): QueueMessageBody[] =>
-  packMessages(tenant, events).map((m) => m.body)
+const messagesFor = (tenant: string, events: PendingEvent[]): string[] =>
+  packMessages(tenant, events).map((m) => m.text)
 
 /** env with R2 puts (or the D1 batch) failing the first `n` times. */
 function failing(what: 'r2' | 'd1', n: number): Env {

@@ -1,5 +1,5 @@
 import { DomainError } from '../../core/errors'
-import { groupForSend, packMessages, type QueueMessageBody } from '../../core/queue-message'
+import { groupForSend, packMessages } from '../../core/queue-message'
 import type { PendingEvent } from '../../core/stored-event'
 
 /**
@@ -7,11 +7,16 @@ import type { PendingEvent } from '../../core/stored-event'
  * earlier ones succeeded, the 503 lists exactly which events were accepted, so the client
  * retries only the rest (a retry of accepted ids is harmless too: the consumer dedupes).
  */
-export async function enqueueEvents(queue: Queue<QueueMessageBody>, tenant: string, events: PendingEvent[]) {
+export async function enqueueEvents(
+  queue: Queue<unknown>,
+  tenant: string,
+  events: PendingEvent[],
+  opts: { batch?: boolean } = {},
+) {
   const accepted: string[] = []
-  for (const group of groupForSend(packMessages(tenant, events))) {
+  for (const group of groupForSend(packMessages(tenant, events, opts))) {
     try {
-      await queue.sendBatch(group.map((m) => ({ body: m.body, contentType: 'json' as const })))
+      await queue.sendBatch(group.map((m) => ({ body: m.text, contentType: 'text' as const })))
     } catch (err) {
       console.error(JSON.stringify({ msg: 'queue send failed', tenant, error: String(err) }))
       const acceptedSet = new Set(accepted)

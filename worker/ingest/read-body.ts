@@ -10,6 +10,7 @@ export async function readBodyText(req: Request, max: number): Promise<string> {
     )
   if (Number.isFinite(declared) && declared > max) throw tooLarge()
   if (!req.body) return ''
+  if (Number.isFinite(declared)) return decodeUtf8(new Uint8Array(await req.arrayBuffer()))
   const reader = req.body.getReader()
   const chunks: Uint8Array[] = []
   let total = 0
@@ -29,6 +30,10 @@ export async function readBodyText(req: Request, max: number): Promise<string> {
     buf.set(c, o)
     o += c.byteLength
   }
+  return decodeUtf8(buf)
+}
+
+function decodeUtf8(buf: Uint8Array): string {
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(buf)
   } catch {

@@ -28,6 +28,12 @@ function constantTimeEqual(a: string, b: string): boolean {
   return crypto.subtle.timingSafeEqual(x, y)
 }
 
+let adminHash: { token: string; hash: string } | undefined
+async function adminTokenHash(token: string): Promise<string> {
+  if (adminHash?.token !== token) adminHash = { token, hash: await sha256Hex(token) }
+  return adminHash.hash
+}
+
 export function forgetCachedKey(keyHash?: string) {
   if (keyHash) cache.delete(keyHash)
   else cache.clear()
@@ -53,7 +59,7 @@ async function resolve(c: {
   const token = m[1]!
   const tokenHash = await sha256Hex(token)
   const admin = settings(c.env).adminToken
-  if (admin && constantTimeEqual(tokenHash, await sha256Hex(admin))) return { kind: 'admin-token' }
+  if (admin && constantTimeEqual(tokenHash, await adminTokenHash(admin))) return { kind: 'admin-token' }
   const rec = await lookup(c.env.DB, tokenHash)
   if (!rec || !constantTimeEqual(rec.keyHash, tokenHash) || rec.revokedAt) {
     throw unauthorized('The API key is unknown or has been revoked.')

@@ -35,7 +35,7 @@ export const ingestRoutes = new Hono<AppEnv>().post('/v1/events', requireScope('
   const pending = valid.map((e) =>
     toPendingEvent({ ...e, id: e.id ?? uuidv7(now) }, tenant, receivedAt, ingest),
   )
-  const accepted = await enqueueEvents(c.env.EVENTS_QUEUE, tenant, pending)
+  const accepted = await enqueueEvents(c.env.EVENTS_QUEUE, tenant, pending, { batch: decoded.batch })
   return c.json({ accepted: accepted.map((id) => ({ id })) }, 202)
 })
 

@@ -1,0 +1,104 @@
+// Routes used only by the benchmarks in bench/. They are mounted only when the BENCH_ROUTES
+// variable is "true" (never in a normal deployment) and need the admin token, except the bare
+// route, which is the baseline: the same Worker doing nothing but answering 202.
+import { Hono } from 'hono'
+import { database } from '../../core/db/client'
+import { commitEvents, type SegmentRow } from '../../core/db/events'
+import { DomainError } from '../../core/errors'
+import { GENESIS_HASH } from '../../core/integrity/chain'
+import { toPendingEvent } from '../../core/stored-event'
+import { validateEvents } from '../../core/validate-events'
+import type { AppEnv } from '../context'
+import { requireScope } from '../middleware/auth'
+
+const operator = requireScope('admin', { allowAdminToken: true })
+
+export const benchRoutes = new Hono<AppEnv>()
+  .post('/__bench/accept', (c) => c.json({ accepted: [] }, 202))
+  // The same rows the pipeline stores, inserted straight into D1 in one batch: no queue, no
+  // hashing, no archive. The ceiling the pipeline is compared with.
+  .post('/__bench/raw-insert', operator, async (c) => {
+    const { tenant, start, events } = (await c.req.json()) as {
+      tenant: string
+      start: number
+      events: unknown[]
+    }
+    const now = Date.now()
+    const valid = validateEvents(events, { now, batch: true })
+    const stored = valid.map((e, i) => ({
+      ...toPendingEvent({ ...e, id: e.id ?? `raw-${start + i}` }, tenant, new Date(now).toISOString(), {
+        key_id: 'bench',
+        request_id: 'bench',
+      }),
+      seq: start + i + 1,
+      prev_hash: GENESIS_HASH,
+      hash: GENESIS_HASH,
+    }))
+    const rowsWritten = await commitEvents(
+      database(c.env.DB),
+      `${tenant}`,
+      null,
+      stored,
+      [] as SegmentRow[],
+    ).catch((err: unknown) => {
+      throw new DomainError('conflict', String(err))
+    })
+    return c.json({ inserted: stored.length, rows_written: rowsWritten })
+  })
+  .get('/__bench/pipeline-stats', operator, async (c) => {
+    const tenant = c.req.query('tenant') ?? ''
+    const db = c.env.DB
+    const counts = await db
+      .prepare(
+        'SELECT count(*) AS n, count(DISTINCT id) AS ids, min(seq) AS lo, max(seq) AS hi FROM events WHERE tenant = ?',
+      )
+      .bind(tenant)
+      .first<{ n: number; ids: number; lo: number; hi: number }>()
+    const segs = await db
+      .prepare(
+        "SELECT sum(event_count) AS archived, sum(status = 'pending') AS pending, count(*) AS objects FROM archive_segments WHERE tenant = ?",
+      )
+      .bind(tenant)
+      .first<{ archived: number; pending: number; objects: number }>()
+    // Lag of each event: from receipt at the edge to its archive object being written.
+    const lags = await db
+      .prepare(
+        `SELECT (julianday(s.written_at) - julianday(e.received_at)) * 86400000.0 AS lag
+         FROM events e JOIN archive_segments s
+           ON s.tenant = e.tenant AND e.seq BETWEEN s.first_seq AND s.last_seq
+          AND s.dt = substr(e.occurred_at, 1, 10)
+         WHERE e.tenant = ? AND s.status = 'written' ORDER BY lag`,
+      )
+      .bind(tenant)
+      .all<{ lag: number }>()
+    const l = lags.results.map((r) => r.lag)
+    const pct = (p: number) => l[Math.min(l.length - 1, Math.floor((p / 100) * l.length))] ?? null
+    const archive = await countArchivedLines(c.env.ARCHIVE, tenant)
+    return c.json({
+      ...counts,
+      ...segs,
+      archive,
+      lag_ms: { p50: pct(50), p99: pct(99), max: l.at(-1) ?? null },
+    })
+  })
+
+async function countArchivedLines(bucket: R2Bucket, tenant: string) {
+  let cursor: string | undefined
+  let lines = 0
+  const ids = new Set<string>()
+  do {
+    const page = await bucket.list({ prefix: `events/tenant=${tenant}/`, cursor })
+    for (const o of page.objects) {
+      const obj = await bucket.get(o.key)
+      if (!obj) continue
+      const text = await new Response(obj.body.pipeThrough(new DecompressionStream('gzip'))).text()
+      for (const line of text.split('\n')) {
+        if (!line) continue
+        lines++
+        ids.add((JSON.parse(line) as { id: string }).id)
+      }
+    }
+    cursor = page.truncated ? page.cursor : undefined
+  } while (cursor)
+  return { lines, distinct_ids: ids.size }
+}
