@@ -52,5 +52,7 @@ it('lists exactly which events were accepted when the queue fails part-way', asy
   const body = (await res.json()) as { accepted: { id: string }[]; not_accepted: { id: string }[] }
   expect(body.accepted.length).toBeGreaterThan(0)
   expect(body.accepted.length + body.not_accepted.length).toBe(1000)
-  expect(body.accepted.map((a) => a.id)).toEqual(events.slice(0, body.accepted.length).map((e) => e.id))
+  expect(body.accepted.map((a) => a.id)).toEqual(
+    events.slice(0, body.accepted.length).map((e) => (e as { id?: string }).id),
+  )
 })
