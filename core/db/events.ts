@@ -7,7 +7,7 @@
 // - (tenant, id) is unique: an event is stored at most once, whatever the redelivery.
 // Rows travel as one JSON parameter per statement (json_each), which keeps every statement far
 // under D1's 100-bound-parameter limit whatever the batch size.
-import { and, eq, inArray, sql } from 'drizzle-orm'
+import { and, eq, sql } from 'drizzle-orm'
 import { LIMITS } from '../limits'
 import type { StoredEvent } from '../stored-event'
 import type { Db } from './client'
@@ -16,20 +16,20 @@ import { archiveSegments, chainHeads, events } from './schema'
 export type ChainHead = { seq: number; hash: string }
 export type SegmentRow = typeof archiveSegments.$inferInsert
 
-/** The ids among `ids` already stored for the tenant. */
+/** The ids among `ids` already stored for the tenant (one query, ids as one JSON parameter). */
 export async function findExistingIds(db: Db, tenant: string, ids: string[]): Promise<Set<string>> {
-  const found = new Set<string>()
-  const chunk = LIMITS.d1MaxParams - 1
-  for (let i = 0; i < ids.length; i += chunk) {
-    const part = ids.slice(i, i + chunk)
-    const rows = await db
-      .select({ id: events.id })
-      .from(events)
-      .where(and(eq(events.tenant, tenant), inArray(events.id, part)))
-      .all()
-    for (const r of rows) found.add(r.id)
-  }
-  return found
+  if (ids.length === 0) return new Set()
+  const rows = await db
+    .select({ id: events.id })
+    .from(events)
+    .where(
+      and(
+        eq(events.tenant, tenant),
+        sql`${events.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`,
+      ),
+    )
+    .all()
+  return new Set(rows.map((r) => r.id))
 }
 
 export async function getChainHead(db: Db, tenant: string): Promise<ChainHead | null> {
@@ -78,6 +78,13 @@ function prepared(db: Db, q: { toSQL(): { sql: string; params: unknown[] } }): D
   return db.$client.prepare(text).bind(...params)
 }
 
+/** The statements that insert stored events: one JSON parameter each. */
+export function eventInsertStatements(db: Db, stored: StoredEvent[]): D1PreparedStatement[] {
+  return chunkByBytes(stored.map((e) => JSON.stringify(e))).map((part) =>
+    db.$client.prepare(INSERT_EVENTS_SQL).bind(`[${part.join(',')}]`),
+  )
+}
+
 /**
  * Appends events after `prev` in one transaction: the rows, the new chain head and the
  * archive segments that must receive them. Throws on a lost race (see file comment).
@@ -101,9 +108,7 @@ export async function commitEvents(
           and(eq(chainHeads.tenant, tenant), eq(chainHeads.seq, prev.seq), eq(chainHeads.hash, prev.hash)),
         )
     : db.insert(chainHeads).values({ tenant, seq: last.seq, hash: last.hash, updatedAt: now })
-  const inserts = chunkByBytes(stored.map((e) => JSON.stringify(e))).map((part) =>
-    db.$client.prepare(INSERT_EVENTS_SQL).bind(`[${part.join(',')}]`),
-  )
+  const inserts = eventInsertStatements(db, stored)
   const segmentInserts = segments.map((s) => prepared(db, db.insert(archiveSegments).values(s)))
   // One D1 batch is one transaction: head, rows and outbox land together or not at all.
   const results = await db.$client.batch([prepared(db, headWrite), ...inserts, ...segmentInserts])

@@ -3,7 +3,7 @@
 // route, which is the baseline: the same Worker doing nothing but answering 202.
 import { Hono } from 'hono'
 import { database } from '../../core/db/client'
-import { commitEvents, type SegmentRow } from '../../core/db/events'
+import { eventInsertStatements } from '../../core/db/events'
 import { DomainError } from '../../core/errors'
 import { GENESIS_HASH } from '../../core/integrity/chain'
 import { toPendingEvent } from '../../core/stored-event'
@@ -34,16 +34,15 @@ export const benchRoutes = new Hono<AppEnv>()
       prev_hash: GENESIS_HASH,
       hash: GENESIS_HASH,
     }))
-    const rowsWritten = await commitEvents(
-      database(c.env.DB),
-      `${tenant}`,
-      null,
-      stored,
-      [] as SegmentRow[],
-    ).catch((err: unknown) => {
-      throw new DomainError('conflict', String(err))
+    const results = await c.env.DB.batch(eventInsertStatements(database(c.env.DB), stored)).catch(
+      (err: unknown) => {
+        throw new DomainError('conflict', String(err))
+      },
+    )
+    return c.json({
+      inserted: stored.length,
+      rows_written: results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0),
     })
-    return c.json({ inserted: stored.length, rows_written: rowsWritten })
   })
   .get('/__bench/pipeline-stats', operator, async (c) => {
     const tenant = c.req.query('tenant') ?? ''
