@@ -17,7 +17,7 @@ export const queueMessageSchema = z.object({
 export type QueueMessageBody = z.infer<typeof queueMessageSchema>
 
 const enc = new TextEncoder()
-const NON_ASCII = /[^\x00-\x7f]/
+const NON_ASCII = /[\u0080-\uffff]/
 
 function byteLength(s: string): number {
   return NON_ASCII.test(s) ? enc.encode(s).length : s.length
