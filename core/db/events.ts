@@ -8,7 +8,6 @@
 // Rows travel as one JSON parameter per statement (json_each), which keeps every statement far
 // under D1's 100-bound-parameter limit whatever the batch size.
 import { and, eq, sql } from 'drizzle-orm'
-import { LIMITS } from '../limits'
 import type { StoredEvent } from '../stored-event'
 import type { Db } from './client'
 import { archiveSegments, chainHeads, events } from './schema'
