@@ -3,6 +3,10 @@ import { router } from './openapi'
 import { onError, problem } from './problem'
 import { adminRoutes } from './routes/admin'
 import { benchRoutes } from './routes/bench'
+import { docsRoutes } from './routes/docs'
+import { readRoutes } from './routes/events-read'
+import { searchRoutes } from './routes/events-search'
+import { exportRoutes } from './routes/export'
 import { documentIngest, ingestRoutes } from './routes/ingest'
 import { keysRoutes } from './routes/keys'
 
@@ -18,8 +22,12 @@ export function createApp() {
   app.notFound((c) => problem(c, 'not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`))
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.route('/', docsRoutes)
   app.route('/', keysRoutes)
   app.route('/', ingestRoutes)
+  app.route('/', searchRoutes)
+  app.route('/', readRoutes)
+  app.route('/', exportRoutes)
   app.route('/', adminRoutes)
   app.use('/__bench/*', async (c, next) => {
     if (c.env.BENCH_ROUTES !== 'true') return problem(c, 'not_found', 'No such route.')

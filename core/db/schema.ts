@@ -2,6 +2,7 @@
 // only ever deleted by retention after their archive object is written and mirrored.
 // Every index on `events` costs one written row per event, so each one must serve a
 // documented query pattern (see README "Search").
+import { sql } from 'drizzle-orm'
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 
 export const events = sqliteTable(
@@ -30,6 +31,15 @@ export const events = sqliteTable(
     primaryKey({ columns: [t.tenant, t.seq] }),
     uniqueIndex('events_tenant_id').on(t.tenant, t.id),
     index('events_tenant_time').on(t.tenant, t.occurredAt, t.id),
+    index('events_tenant_actor').on(t.tenant, t.actorId, t.occurredAt, t.id),
+    index('events_tenant_target').on(t.tenant, t.targetType, t.targetId, t.occurredAt, t.id),
+    // Partial: only events that have a parent / a correlation id pay for these.
+    index('events_tenant_parent')
+      .on(t.tenant, t.parentType, t.parentId, t.occurredAt, t.id)
+      .where(sql`${t.parentId} IS NOT NULL`),
+    index('events_tenant_correlation')
+      .on(t.tenant, t.correlationId, t.occurredAt, t.id)
+      .where(sql`${t.correlationId} IS NOT NULL`),
   ],
 )
 
