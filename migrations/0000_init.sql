@@ -1,4 +1,4 @@
--- events is WITHOUT ROWID (added by hand to the generated DDL): its primary key (tenant, seq)
+-- events is WITHOUT ROWID (added by hand to the generated DDL): its primary key (tenant, id)
 -- is the table itself, so a stored event costs one row plus one per index, not two plus.
 CREATE TABLE `api_keys` (
 	`id` text PRIMARY KEY NOT NULL,
@@ -27,6 +27,12 @@ CREATE TABLE `archive_segments` (
 );
 --> statement-breakpoint
 CREATE INDEX `archive_segments_status` ON `archive_segments` (`status`,`tenant`);--> statement-breakpoint
+CREATE TABLE `chain_guard` (
+	`id` integer PRIMARY KEY NOT NULL,
+	`applied` integer NOT NULL,
+	CONSTRAINT "chain_guard_applied" CHECK("chain_guard"."applied" = 1)
+);
+--> statement-breakpoint
 CREATE TABLE `chain_heads` (
 	`tenant` text PRIMARY KEY NOT NULL,
 	`seq` integer NOT NULL,
@@ -52,8 +58,11 @@ CREATE TABLE `events` (
 	`correlation_id` text,
 	`hash` text NOT NULL,
 	`body` text NOT NULL,
-	PRIMARY KEY(`tenant`, `seq`)
+	PRIMARY KEY(`tenant`, `id`)
 ) WITHOUT ROWID;
 --> statement-breakpoint
-CREATE UNIQUE INDEX `events_tenant_id` ON `events` (`tenant`,`id`);--> statement-breakpoint
-CREATE INDEX `events_tenant_time` ON `events` (`tenant`,`occurred_at`,`id`);
+CREATE INDEX `events_tenant_time` ON `events` (`tenant`,`occurred_at`,`id`);--> statement-breakpoint
+CREATE INDEX `events_tenant_actor` ON `events` (`tenant`,`actor_id`,`occurred_at`,`id`);--> statement-breakpoint
+CREATE INDEX `events_tenant_target` ON `events` (`tenant`,`target_type`,`target_id`,`occurred_at`,`id`);--> statement-breakpoint
+CREATE INDEX `events_tenant_parent` ON `events` (`tenant`,`parent_type`,`parent_id`,`occurred_at`,`id`) WHERE "events"."parent_id" IS NOT NULL;--> statement-breakpoint
+CREATE INDEX `events_tenant_correlation` ON `events` (`tenant`,`correlation_id`,`occurred_at`,`id`) WHERE "events"."correlation_id" IS NOT NULL;

@@ -1,10 +1,10 @@
 // Event writes. Invariants:
 // - A tenant's events are inserted in one D1 batch (one transaction) together with the new
 //   chain head and their archive segments, so either all of them hold or none does.
-// - (tenant, seq) is the primary key: two writers that read the same chain head both try to
-//   insert seq head+1, and the second transaction fails as a whole. That is the optimistic
-//   head check; the caller re-reads and retries.
-// - (tenant, id) is unique: an event is stored at most once, whatever the redelivery.
+// - The chain head moves only by a conditional update (tenant, seq, hash = what this writer
+//   read); chain_guard's CHECK aborts the transaction when that update changed no row, so two
+//   writers that read the same head cannot both commit. The loser re-reads and retries.
+// - (tenant, id) is the primary key: an event is stored at most once, whatever the redelivery.
 // Rows travel as one JSON parameter per statement (json_each), which keeps every statement far
 // under D1's 100-bound-parameter limit whatever the batch size.
 import { and, eq, sql } from 'drizzle-orm'
@@ -110,7 +110,14 @@ export async function commitEvents(
   const inserts = eventInsertStatements(db, stored)
   const segmentInserts = segments.map((s) => prepared(db, db.insert(archiveSegments).values(s)))
   // One D1 batch is one transaction: head, rows and outbox land together or not at all.
-  const results = await db.$client.batch([prepared(db, headWrite), ...inserts, ...segmentInserts])
+  const guard = prev
+    ? [
+        db.$client.prepare(
+          'INSERT INTO chain_guard (id, applied) VALUES (1, changes()) ON CONFLICT(id) DO UPDATE SET applied = excluded.applied',
+        ),
+      ]
+    : []
+  const results = await db.$client.batch([prepared(db, headWrite), ...guard, ...inserts, ...segmentInserts])
   return results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0)
 }
 
@@ -155,8 +162,9 @@ export async function segmentBodies(
     .where(
       and(
         eq(events.tenant, s.tenant),
+        // The day's range walks the time index; seq has none (see file comment).
+        sql`${events.occurredAt} >= ${s.dt} AND ${events.occurredAt} < ${`${s.dt}T99`}`,
         sql`${events.seq} BETWEEN ${s.firstSeq} AND ${s.lastSeq}`,
-        sql`substr(${events.occurredAt}, 1, 10) = ${s.dt}`,
       ),
     )
     .orderBy(events.seq)

@@ -3,7 +3,7 @@
 // Every index on `events` costs one written row per event, so each one must serve a
 // documented query pattern (see README "Search").
 import { sql } from 'drizzle-orm'
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 
 export const events = sqliteTable(
   'events',
@@ -28,8 +28,9 @@ export const events = sqliteTable(
     body: text('body').notNull(),
   },
   (t) => [
-    primaryKey({ columns: [t.tenant, t.seq] }),
-    uniqueIndex('events_tenant_id').on(t.tenant, t.id),
+    // (tenant, id) is the table itself (WITHOUT ROWID): deduplication and reads by id cost
+    // no extra index. seq has no index: the chain is only walked in bulk, by time, off the hot path.
+    primaryKey({ columns: [t.tenant, t.id] }),
     index('events_tenant_time').on(t.tenant, t.occurredAt, t.id),
     index('events_tenant_actor').on(t.tenant, t.actorId, t.occurredAt, t.id),
     index('events_tenant_target').on(t.tenant, t.targetType, t.targetId, t.occurredAt, t.id),
@@ -65,6 +66,20 @@ export const chainHeads = sqliteTable('chain_heads', {
   hash: text('hash').notNull(),
   updatedAt: text('updated_at').notNull(),
 })
+
+/**
+ * One row whose CHECK fails a transaction: written right after the conditional chain-head
+ * update with the number of rows that update changed, it aborts the whole batch when another
+ * writer moved the head first.
+ */
+export const chainGuard = sqliteTable(
+  'chain_guard',
+  {
+    id: integer('id').primaryKey(),
+    applied: integer('applied').notNull(),
+  },
+  (t) => [check('chain_guard_applied', sql`${t.applied} = 1`)],
+)
 
 /**
  * One row per (tenant, UTC day) group of a committed consumer batch: the archive object that

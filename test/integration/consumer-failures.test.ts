@@ -203,3 +203,25 @@ describe('dead letters', () => {
     expect(after.dead_letters.some((d) => d.key.includes(letter.message_id))).toBe(false)
   })
 })
+
+describe('optimistic chain head', () => {
+  it('lets only one of two writers that read the same head commit', async () => {
+    const { database } = await import('../../core/db/client')
+    const { commitEvents, getChainHead, isWriteConflict } = await import('../../core/db/events')
+    const { extendChain, GENESIS_HASH } = await import('../../core/integrity/chain')
+    const tenant = uniqueTenant('race')
+    const db = database(env.DB)
+    const [a, b, c] = pendingEvents(tenant, 3)
+    await commitEvents(db, tenant, null, await extendChain({ seq: 0, hash: GENESIS_HASH }, [a!]), [])
+    const head = (await getChainHead(db, tenant))!
+    await commitEvents(db, tenant, head, await extendChain(head, [b!]), [])
+    const lost = await commitEvents(db, tenant, head, await extendChain(head, [c!]), []).catch(
+      (e: unknown) => e,
+    )
+    expect(isWriteConflict(lost)).toBe(true)
+    expect(await d1Count(tenant)).toEqual({ n: 2, d: 2, m: 2 })
+    await expect(
+      commitEvents(db, tenant, null, await extendChain({ seq: 0, hash: GENESIS_HASH }, [c!]), []),
+    ).rejects.toThrow()
+  })
+})
