@@ -56,6 +56,7 @@ CREATE TABLE `events` (
 	`source` text,
 	`outcome` text NOT NULL,
 	`correlation_id` text,
+	`ip` text,
 	`hash` text NOT NULL,
 	`body` text NOT NULL,
 	PRIMARY KEY(`tenant`, `id`)
@@ -65,4 +66,5 @@ CREATE INDEX `events_tenant_time` ON `events` (`tenant`,`occurred_at`,`id`);--> 
 CREATE INDEX `events_tenant_actor` ON `events` (`tenant`,`actor_id`,`occurred_at`,`id`);--> statement-breakpoint
 CREATE INDEX `events_tenant_target` ON `events` (`tenant`,`target_type`,`target_id`,`occurred_at`,`id`);--> statement-breakpoint
 CREATE INDEX `events_tenant_parent` ON `events` (`tenant`,`parent_type`,`parent_id`,`occurred_at`,`id`) WHERE "events"."parent_id" IS NOT NULL;--> statement-breakpoint
-CREATE INDEX `events_tenant_correlation` ON `events` (`tenant`,`correlation_id`,`occurred_at`,`id`) WHERE "events"."correlation_id" IS NOT NULL;
+CREATE INDEX `events_tenant_correlation` ON `events` (`tenant`,`correlation_id`,`occurred_at`,`id`) WHERE "events"."correlation_id" IS NOT NULL;--> statement-breakpoint
+CREATE INDEX `events_tenant_failed_ip` ON `events` (`tenant`,`ip`,`occurred_at`,`id`) WHERE "events"."outcome" = 'failure' AND "events"."ip" IS NOT NULL;

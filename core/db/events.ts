@@ -61,14 +61,15 @@ function chunkByBytes(items: string[]): string[][] {
 
 const INSERT_EVENTS_SQL = `
   INSERT INTO events (tenant, seq, id, occurred_at, received_at, action, actor_type, actor_id,
-    target_type, target_id, parent_type, parent_id, source, outcome, correlation_id, hash, body)
+    target_type, target_id, parent_type, parent_id, source, outcome, correlation_id, ip, hash, body)
   SELECT json_extract(value, '$.tenant'), json_extract(value, '$.seq'), json_extract(value, '$.id'),
     json_extract(value, '$.occurred_at'), json_extract(value, '$.received_at'),
     json_extract(value, '$.action'), json_extract(value, '$.actor.type'), json_extract(value, '$.actor.id'),
     json_extract(value, '$.target.type'), json_extract(value, '$.target.id'),
     json_extract(value, '$.parent.type'), json_extract(value, '$.parent.id'),
     json_extract(value, '$.source'), json_extract(value, '$.outcome.status'),
-    json_extract(value, '$.context.correlation_id'), json_extract(value, '$.hash'), value
+    json_extract(value, '$.context.correlation_id'), json_extract(value, '$.context.ip'),
+    json_extract(value, '$.hash'), value
   FROM json_each(?)`
 
 /** A drizzle-built statement as a D1 prepared statement, so it can join a D1 batch. */

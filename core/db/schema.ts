@@ -23,6 +23,7 @@ export const events = sqliteTable(
     source: text('source'),
     outcome: text('outcome').notNull(),
     correlationId: text('correlation_id'),
+    ip: text('ip'),
     hash: text('hash').notNull(),
     /** The whole stored event as JSON (core/stored-event.ts). */
     body: text('body').notNull(),
@@ -41,6 +42,10 @@ export const events = sqliteTable(
     index('events_tenant_correlation')
       .on(t.tenant, t.correlationId, t.occurredAt, t.id)
       .where(sql`${t.correlationId} IS NOT NULL`),
+    // Failures by source address ("every failed login from this IP"): only failures pay.
+    index('events_tenant_failed_ip')
+      .on(t.tenant, t.ip, t.occurredAt, t.id)
+      .where(sql`${t.outcome} = 'failure' AND ${t.ip} IS NOT NULL`),
   ],
 )
 

@@ -19,6 +19,7 @@ type Part = 'target' | 'children'
 export function indexFor(f: SearchFilters, part: Part = 'target'): string {
   if (part === 'children') return 'events_tenant_parent'
   if (f.correlation_id) return 'events_tenant_correlation'
+  if (f.ip && f.outcome === 'failure') return 'events_tenant_failed_ip'
   if (f.target_type && f.target_id) return 'events_tenant_target'
   if (f.actor_id) return 'events_tenant_actor'
   return 'events_tenant_time'
@@ -49,8 +50,12 @@ export function searchConditions(
     if (f.target_id) c.push(eq(events.targetId, f.target_id))
   }
   if (f.source) c.push(eq(events.source, f.source))
-  if (f.outcome) c.push(eq(events.outcome, f.outcome))
+  // A literal (the value is one of two enum members), so SQLite can match the partial index
+  // `WHERE outcome = 'failure'`; a bound parameter would not prove it.
+  if (f.outcome)
+    c.push(sql`${events.outcome} = ${sql.raw(f.outcome === 'failure' ? "'failure'" : "'success'")}`)
   if (f.correlation_id) c.push(eq(events.correlationId, f.correlation_id))
+  if (f.ip) c.push(eq(events.ip, f.ip))
   if (f.since) c.push(gte(events.occurredAt, f.since))
   if (f.until) c.push(lte(events.occurredAt, f.until))
   if (after) c.push(sql`(${events.occurredAt}, ${events.id}) < (${after.t}, ${after.id})`)

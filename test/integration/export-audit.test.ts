@@ -113,6 +113,7 @@ describe('indexes', () => {
     ],
     ['who changed this setting and when', { target_type: 'setting', target_id: 'sso', action: 'settings.*' }],
     ['every failed login from an actor', { actor_id: 'u_123', action: 'user.login', outcome: 'failure' }],
+    ['every failed login from this IP', { ip: '198.51.100.9', action: 'user.login', outcome: 'failure' }],
     [
       'all updates by an actor last week',
       { actor_id: 'jane', since: '2026-01-01T00:00:00.000Z', until: '2026-01-08T00:00:00.000Z' },
@@ -141,7 +142,7 @@ describe('indexes', () => {
             expect(d, details.join(' | ')).toMatch(/^SEARCH events USING (COVERING )?INDEX \S+ \(tenant=\?/)
           }
           // A selective filter walks its own index, not the whole tenant's timeline.
-          if (filters.actor_id || filters.target_id || filters.correlation_id) {
+          if (filters.actor_id || filters.target_id || filters.correlation_id || filters.ip) {
             expect(onEvents.join(' ')).not.toMatch(/events_tenant_time/)
           }
         }

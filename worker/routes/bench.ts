@@ -4,8 +4,10 @@
 import { Hono } from 'hono'
 import { database } from '../../core/db/client'
 import { eventInsertStatements } from '../../core/db/events'
+import { searchQueries } from '../../core/db/search'
 import { DomainError } from '../../core/errors'
 import { GENESIS_HASH } from '../../core/integrity/chain'
+import { filtersOf, searchQuerySchema } from '../../core/search-filters'
 import { toPendingEvent } from '../../core/stored-event'
 import { validateEvents } from '../../core/validate-events'
 import type { AppEnv } from '../context'
@@ -43,6 +45,15 @@ export const benchRoutes = new Hono<AppEnv>()
       inserted: stored.length,
       rows_written: results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0),
     })
+  })
+  // The exact SQL a search runs, so bench:search can run it directly on the SQLite file.
+  .get('/__bench/search-sql', operator, (c) => {
+    const url = new URL(c.req.url)
+    const q = Object.fromEntries(url.searchParams)
+    const tenant = q.tenant ?? ''
+    delete q.tenant
+    const f = searchQuerySchema.parse(q)
+    return c.json(searchQueries(database(c.env.DB), tenant, filtersOf(f), f.limit + 1).map((x) => x.toSQL()))
   })
   .get('/__bench/pipeline-stats', operator, async (c) => {
     const tenant = c.req.query('tenant') ?? ''
