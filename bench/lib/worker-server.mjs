@@ -1,7 +1,7 @@
 // Starts the Worker under `wrangler dev` on 127.0.0.1 with its own fresh state directory,
 // the benchmark routes mounted and a known admin token; stops it when done.
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { resolve } from 'node:path'
 
@@ -12,6 +12,14 @@ const env = {
   CLOUDFLARE_CF_FETCH_ENABLED: 'false',
   WRANGLER_SEND_METRICS: 'false',
   CI: 'true',
+}
+
+/** The SQLite file behind the local D1 database of a state directory. */
+export function d1File(state) {
+  const dir = resolve(state, 'v3/d1/miniflare-D1DatabaseObject')
+  const files = readdirSync(dir).filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite')
+  if (files.length !== 1) throw new Error(`expected one D1 database in ${dir}, found ${files.join(', ')}`)
+  return resolve(dir, files[0])
 }
 
 export function freePort() {
@@ -27,7 +35,7 @@ export function freePort() {
  * `consumers: false` serves the same Worker without its queue consumers bound, so the edge
  * ingest path is measured alone (in production consumers run in their own invocations).
  */
-export async function startWorker(name, { fresh = true, consumers = true } = {}) {
+export async function startWorker(name, { fresh = true, consumers = true, beforeStart } = {}) {
   const state = resolve('bench/.state', name)
   if (fresh) rmSync(state, { recursive: true, force: true })
   mkdirSync(state, { recursive: true })
@@ -48,6 +56,7 @@ export async function startWorker(name, { fresh = true, consumers = true } = {})
     },
   )
   if (m.status !== 0) throw new Error(`migrations failed: ${m.stderr}`)
+  if (beforeStart) await beforeStart(d1File(state))
   const port = await freePort()
   const child = spawn(
     process.execPath,
