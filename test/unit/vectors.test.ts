@@ -1,0 +1,30 @@
+import canonicalize from 'canonicalize'
+import { describe, expect, it } from 'vitest'
+import { canonicalBytes, leafHash, linkHash } from '../../core/integrity/chain'
+import chain from '../vectors/chain.json'
+import jcs from '../vectors/jcs.json'
+
+describe('RFC 8785 canonicalization vectors', () => {
+  for (const v of jcs.cases) {
+    it(v.desc, () => {
+      expect(canonicalize(JSON.parse(v.input))).toBe(v.want)
+    })
+  }
+})
+
+describe('leaf and link hash vectors', () => {
+  for (const v of chain.chain) {
+    it(v.desc, async () => {
+      expect(new TextDecoder().decode(canonicalBytes(v.input.event))).toBe(v.want.canonical)
+      const leaf = await leafHash(v.input.event)
+      expect(leaf).toBe(v.want.leaf)
+      expect(await linkHash(v.input.prev_hash, leaf)).toBe(v.want.hash)
+    })
+  }
+
+  it('a one-bit change anywhere changes the leaf', async () => {
+    const base = chain.chain[0]!.input.event
+    const flipped = { ...base, id: 'evt-0' }
+    expect(await leafHash(flipped)).not.toBe(chain.chain[0]!.want.leaf)
+  })
+})
