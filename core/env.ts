@@ -9,6 +9,8 @@ export interface Env {
   DEAD_LETTER_QUEUE: Queue<unknown>
   ADMIN_TOKEN?: string
   HOT_RETENTION_DAYS?: string
+  /** JSON key ring for signing checkpoints (core/integrity/signing-keys.ts). */
+  SIGNING_KEYS?: string
   /** "true" mounts the benchmark routes (bench/ only). */
   BENCH_ROUTES?: string
 }

@@ -5,7 +5,7 @@
 import { database } from '../core/db/client'
 import { commitEvents, findExistingIds, getChainHead, isWriteConflict } from '../core/db/events'
 import type { Env } from '../core/env'
-import { extendChain, GENESIS_HASH } from '../core/integrity/chain'
+import { appendToChain, GENESIS_HASH } from '../core/integrity/chain'
 import { decodeQueueMessage, type QueueMessageBody } from '../core/queue-message'
 import type { PendingEvent } from '../core/stored-event'
 import { flushPendingSegments, segmentsFor } from './archive-writer'
@@ -32,9 +32,9 @@ export async function ingestTenantEvents(env: Env, tenant: string, events: Pendi
     const fresh = unique.filter((e) => !existing.has(e.id))
     if (fresh.length === 0) break
     const head = await getChainHead(db, tenant)
-    const stored = await extendChain(head ?? { seq: 0, hash: GENESIS_HASH }, fresh)
+    const { stored, leaves } = await appendToChain(head ?? { seq: 0, hash: GENESIS_HASH }, fresh)
     try {
-      const committed = await commitEvents(db, tenant, head, stored, segmentsFor(tenant, stored))
+      const committed = await commitEvents(db, tenant, head, stored, segmentsFor(tenant, stored), leaves)
       const archived = await flushPendingSegments(db, env.ARCHIVE, tenant, stored)
       // One line per committed run: D1 rows written is the main running cost to watch.
       console.log(

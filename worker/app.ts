@@ -8,6 +8,7 @@ import { readRoutes } from './routes/events-read'
 import { searchRoutes } from './routes/events-search'
 import { exportRoutes } from './routes/export'
 import { documentIngest, ingestRoutes } from './routes/ingest'
+import { integrityRoutes } from './routes/integrity'
 import { keysRoutes } from './routes/keys'
 
 export function createApp() {
@@ -28,6 +29,7 @@ export function createApp() {
   app.route('/', searchRoutes)
   app.route('/', readRoutes)
   app.route('/', exportRoutes)
+  app.route('/', integrityRoutes)
   app.route('/', adminRoutes)
   app.use('/__bench/*', async (c, next) => {
     if (c.env.BENCH_ROUTES !== 'true') return problem(c, 'not_found', 'No such route.')

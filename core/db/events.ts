@@ -8,11 +8,15 @@
 // Rows travel as one JSON parameter per statement (json_each), which keeps every statement far
 // under D1's 100-bound-parameter limit whatever the batch size.
 import { and, eq, sql } from 'drizzle-orm'
+import { appendLeaf, type Frontier } from '../integrity/merkle'
 import type { StoredEvent } from '../stored-event'
 import type { Db } from './client'
-import { archiveSegments, chainHeads, events } from './schema'
+import { archiveSegments, chainHeads, chainLeaves, events } from './schema'
 
-export type ChainHead = { seq: number; hash: string }
+/** 5,000 leaf hashes (320 KB of hex) per row, well under D1's row size limit. */
+const LEAVES_PER_ROW = 5000
+
+export type ChainHead = { seq: number; hash: string; frontier: Frontier }
 export type SegmentRow = typeof archiveSegments.$inferInsert
 
 /** The ids among `ids` already stored for the tenant (one query, ids as one JSON parameter). */
@@ -33,11 +37,11 @@ export async function findExistingIds(db: Db, tenant: string, ids: string[]): Pr
 
 export async function getChainHead(db: Db, tenant: string): Promise<ChainHead | null> {
   const row = await db
-    .select({ seq: chainHeads.seq, hash: chainHeads.hash })
+    .select({ seq: chainHeads.seq, hash: chainHeads.hash, frontier: chainHeads.frontier })
     .from(chainHeads)
     .where(eq(chainHeads.tenant, tenant))
     .get()
-  return row ?? null
+  return row ? { ...row, frontier: JSON.parse(row.frontier) as Frontier } : null
 }
 
 const MAX_JSON_PARAM_BYTES = 900 * 1024
@@ -96,20 +100,32 @@ export async function commitEvents(
   prev: ChainHead | null,
   stored: StoredEvent[],
   segments: SegmentRow[],
+  leaves: string[],
 ): Promise<number> {
+  if (leaves.length !== stored.length) throw new Error('every stored event needs its leaf hash')
   const last = stored[stored.length - 1]
   if (!last) return 0
   const now = new Date().toISOString()
+  let frontier: Frontier = prev?.frontier ?? []
+  for (const leaf of leaves) frontier = appendLeaf(frontier, leaf)
+  const frontierJson = JSON.stringify(frontier)
   const headWrite = prev
     ? db
         .update(chainHeads)
-        .set({ seq: last.seq, hash: last.hash, updatedAt: now })
+        .set({ seq: last.seq, hash: last.hash, frontier: frontierJson, updatedAt: now })
         .where(
           and(eq(chainHeads.tenant, tenant), eq(chainHeads.seq, prev.seq), eq(chainHeads.hash, prev.hash)),
         )
-    : db.insert(chainHeads).values({ tenant, seq: last.seq, hash: last.hash, updatedAt: now })
+    : db
+        .insert(chainHeads)
+        .values({ tenant, seq: last.seq, hash: last.hash, frontier: frontierJson, updatedAt: now })
   const inserts = eventInsertStatements(db, stored)
   const segmentInserts = segments.map((s) => prepared(db, db.insert(archiveSegments).values(s)))
+  const leafInserts: D1PreparedStatement[] = []
+  for (let i = 0; i < leaves.length; i += LEAVES_PER_ROW) {
+    const row = { tenant, firstSeq: stored[i]!.seq, leaves: leaves.slice(i, i + LEAVES_PER_ROW).join('') }
+    leafInserts.push(prepared(db, db.insert(chainLeaves).values(row)))
+  }
   // One D1 batch is one transaction: head, rows and outbox land together or not at all.
   const guard = prev
     ? [
@@ -118,7 +134,13 @@ export async function commitEvents(
         ),
       ]
     : []
-  const results = await db.$client.batch([prepared(db, headWrite), ...guard, ...inserts, ...segmentInserts])
+  const results = await db.$client.batch([
+    prepared(db, headWrite),
+    ...guard,
+    ...inserts,
+    ...segmentInserts,
+    ...leafInserts,
+  ])
   return results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0)
 }
 
@@ -180,4 +202,18 @@ export async function getEventBody(db: Db, tenant: string, id: string): Promise<
     .where(and(eq(events.tenant, tenant), eq(events.id, id)))
     .get()
   return row?.body ?? null
+}
+
+/** Leaf hashes 1..size of a tenant's tree, in order. */
+export async function leavesUpTo(db: Db, tenant: string, size: number): Promise<string[]> {
+  const rows = await db
+    .select({ firstSeq: chainLeaves.firstSeq, leaves: chainLeaves.leaves })
+    .from(chainLeaves)
+    .where(and(eq(chainLeaves.tenant, tenant), sql`${chainLeaves.firstSeq} <= ${size}`))
+    .orderBy(chainLeaves.firstSeq)
+    .all()
+  const out: string[] = []
+  for (const r of rows)
+    for (let i = 0; i < r.leaves.length && out.length < size; i += 64) out.push(r.leaves.slice(i, i + 64))
+  return out
 }

@@ -69,8 +69,33 @@ export const chainHeads = sqliteTable('chain_heads', {
   tenant: text('tenant').primaryKey(),
   seq: integer('seq').notNull(),
   hash: text('hash').notNull(),
+  /** Merkle frontier over leaves 1..seq (core/integrity/merkle.ts), JSON. */
+  frontier: text('frontier').notNull().default('[]'),
   updatedAt: text('updated_at').notNull(),
 })
+
+/** Leaf hashes of one committed run, concatenated hex in seq order: what inclusion proofs are built from. */
+export const chainLeaves = sqliteTable(
+  'chain_leaves',
+  {
+    tenant: text('tenant').notNull(),
+    firstSeq: integer('first_seq').notNull(),
+    leaves: text('leaves').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.firstSeq] })],
+)
+
+/** Signed checkpoints (core/integrity/checkpoint.ts), also published as files in R2. */
+export const checkpoints = sqliteTable(
+  'checkpoints',
+  {
+    tenant: text('tenant').notNull(),
+    issuedAt: text('issued_at').notNull(),
+    seq: integer('seq').notNull(),
+    body: text('body').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.issuedAt] })],
+)
 
 /**
  * One row whose CHECK fails a transaction: written right after the conditional chain-head

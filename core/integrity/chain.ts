@@ -52,20 +52,29 @@ export async function linkHash(prevHash: string, leaf: string): Promise<string> 
   return bytesToHex(sha256([new Uint8Array([2]), hexToBytes(prevHash), hexToBytes(leaf)]))
 }
 
-/** Places pending events after `head` in the given order. */
-export async function extendChain(
+/** Places pending events after `head` in the given order; also returns their leaf hashes. */
+export async function appendToChain(
   head: { seq: number; hash: string },
   events: PendingEvent[],
-): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = []
+): Promise<{ stored: StoredEvent[]; leaves: string[] }> {
+  const stored: StoredEvent[] = []
+  const leaves: string[] = []
   let { seq, hash } = head
   for (const e of events) {
     seq += 1
     const withSeq = { ...e, seq }
     const leaf = await leafHash(withSeq)
     const next = await linkHash(hash, leaf)
-    out.push({ ...withSeq, prev_hash: hash, hash: next })
+    stored.push({ ...withSeq, prev_hash: hash, hash: next })
+    leaves.push(leaf)
     hash = next
   }
-  return out
+  return { stored, leaves }
+}
+
+export async function extendChain(
+  head: { seq: number; hash: string },
+  events: PendingEvent[],
+): Promise<StoredEvent[]> {
+  return (await appendToChain(head, events)).stored
 }

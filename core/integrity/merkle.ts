@@ -42,7 +42,13 @@ export function inclusionProof(m: number, leaves: string[]): string[] {
 }
 
 /** RFC 9162 2.1.3.2: does `proof` place `leaf` at `index` of the tree of `size` with `root`? */
-export function verifyInclusion(leaf: string, index: number, size: number, proof: string[], root: string): boolean {
+export function verifyInclusion(
+  leaf: string,
+  index: number,
+  size: number,
+  proof: string[],
+  root: string,
+): boolean {
   if (index >= size || index < 0) return false
   let fn = index
   let sn = size - 1

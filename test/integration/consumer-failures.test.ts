@@ -208,20 +208,21 @@ describe('optimistic chain head', () => {
   it('lets only one of two writers that read the same head commit', async () => {
     const { database } = await import('../../core/db/client')
     const { commitEvents, getChainHead, isWriteConflict } = await import('../../core/db/events')
-    const { extendChain, GENESIS_HASH } = await import('../../core/integrity/chain')
+    const { appendToChain, GENESIS_HASH } = await import('../../core/integrity/chain')
     const tenant = uniqueTenant('race')
     const db = database(env.DB)
     const [a, b, c] = pendingEvents(tenant, 3)
-    await commitEvents(db, tenant, null, await extendChain({ seq: 0, hash: GENESIS_HASH }, [a!]), [])
+    const genesis = { seq: 0, hash: GENESIS_HASH }
+    const r1 = await appendToChain(genesis, [a!])
+    await commitEvents(db, tenant, null, r1.stored, [], r1.leaves)
     const head = (await getChainHead(db, tenant))!
-    await commitEvents(db, tenant, head, await extendChain(head, [b!]), [])
-    const lost = await commitEvents(db, tenant, head, await extendChain(head, [c!]), []).catch(
-      (e: unknown) => e,
-    )
+    const r2 = await appendToChain(head, [b!])
+    await commitEvents(db, tenant, head, r2.stored, [], r2.leaves)
+    const r3 = await appendToChain(head, [c!])
+    const lost = await commitEvents(db, tenant, head, r3.stored, [], r3.leaves).catch((e: unknown) => e)
     expect(isWriteConflict(lost)).toBe(true)
     expect(await d1Count(tenant)).toEqual({ n: 2, d: 2, m: 2 })
-    await expect(
-      commitEvents(db, tenant, null, await extendChain({ seq: 0, hash: GENESIS_HASH }, [c!]), []),
-    ).rejects.toThrow()
+    const r4 = await appendToChain(genesis, [c!])
+    await expect(commitEvents(db, tenant, null, r4.stored, [], r4.leaves)).rejects.toThrow()
   })
 })

@@ -6,6 +6,8 @@ declare namespace Cloudflare {
     DEAD_LETTER_QUEUE: Queue<unknown>
     ADMIN_TOKEN?: string
     HOT_RETENTION_DAYS?: string
+    SIGNING_KEYS?: string
+    BENCH_ROUTES?: string
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[]
   }
 }

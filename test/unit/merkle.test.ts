@@ -1,11 +1,20 @@
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { appendLeaf, type Frontier, frontierRoot, inclusionProof, merkleRoot, verifyInclusion } from '../../core/integrity/merkle'
+import {
+  appendLeaf,
+  type Frontier,
+  frontierRoot,
+  inclusionProof,
+  merkleRoot,
+  verifyInclusion,
+} from '../../core/integrity/merkle'
 import vectors from '../vectors/merkle.json'
 
 const leafOf = (hex: string) =>
-  createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from(hex, 'hex')])).digest('hex')
+  createHash('sha256')
+    .update(Buffer.concat([Buffer.from([0]), Buffer.from(hex, 'hex')]))
+    .digest('hex')
 
 describe('RFC 6962 Merkle tree', () => {
   for (const v of vectors.roots) {
@@ -34,14 +43,17 @@ describe('RFC 6962 Merkle tree', () => {
 
   it('the frontier gives the same root as the whole tree, at every size', () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 70 }), (datas) => {
-        const leaves = datas.map((d) => leafOf(Buffer.from(d).toString('hex')))
-        let f: Frontier = []
-        leaves.forEach((l, i) => {
-          f = appendLeaf(f, l)
-          expect(frontierRoot(f)).toBe(merkleRoot(leaves.slice(0, i + 1)))
-        })
-      }),
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 70 }),
+        (datas) => {
+          const leaves = datas.map((d) => leafOf(Buffer.from(d).toString('hex')))
+          let f: Frontier = []
+          leaves.forEach((l, i) => {
+            f = appendLeaf(f, l)
+            expect(frontierRoot(f)).toBe(merkleRoot(leaves.slice(0, i + 1)))
+          })
+        },
+      ),
     )
   })
 })

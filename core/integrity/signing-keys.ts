@@ -1,0 +1,79 @@
+// The signing key ring. Production: the secret SIGNING_KEYS, a JSON array of
+// {id, seed (32 random bytes, base64url), not_before, not_after?}; the newest key whose window
+// holds `now` signs, and every key is published (public half only) so old checkpoints stay
+// verifiable after a rotation. Without SIGNING_KEYS a development key is derived from
+// ADMIN_TOKEN, so a local system signs out of the box; it is marked as such.
+import { createHash } from 'node:crypto'
+import { z } from 'zod'
+import { b64url, fromB64url, type PublicKeyDocument, type PublicKeyEntry } from './checkpoint'
+
+const keySpec = z.object({
+  id: z.string().min(1).max(64),
+  seed: z.string().refine((s) => fromB64url(s).length === 32, 'must be 32 bytes, base64url'),
+  not_before: z.string(),
+  not_after: z.string().optional(),
+})
+export const signingKeysSchema = z.array(keySpec).min(1)
+type KeySpec = z.infer<typeof keySpec>
+
+// PKCS #8 wrapper of a raw Ed25519 private key (RFC 8410).
+const PKCS8_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+])
+
+export type SigningKey = { spec: KeySpec; privateKey: CryptoKey; publicKey: string }
+
+async function load(spec: KeySpec): Promise<SigningKey> {
+  const pkcs8 = new Uint8Array(48)
+  pkcs8.set(PKCS8_PREFIX)
+  pkcs8.set(fromB64url(spec.seed), 16)
+  const privateKey = await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'Ed25519' }, true, ['sign'])
+  const jwk = (await crypto.subtle.exportKey('jwk', privateKey)) as JsonWebKey
+  return { spec, privateKey, publicKey: jwk.x! }
+}
+
+export function devKeySpec(adminToken: string): KeySpec {
+  const seed = createHash('sha256').update(`audit-log development signing key\n${adminToken}`).digest()
+  return {
+    id: `dev-${createHash('sha256').update(seed).digest('hex').slice(0, 8)}`,
+    seed: b64url(seed),
+    not_before: '1970-01-01T00:00:00.000Z',
+  }
+}
+
+const cache = new Map<string, SigningKey[]>()
+
+export async function loadKeyRing(
+  signingKeys: string | undefined,
+  adminToken: string | undefined,
+): Promise<SigningKey[]> {
+  const cacheKey = `${signingKeys ?? ''}\n${adminToken ?? ''}`
+  const hit = cache.get(cacheKey)
+  if (hit) return hit
+  const specs = signingKeys
+    ? signingKeysSchema.parse(JSON.parse(signingKeys))
+    : [devKeySpec(adminToken ?? 'no-admin-token-configured')]
+  const ring = await Promise.all(specs.map(load))
+  cache.set(cacheKey, ring)
+  return ring
+}
+
+export function activeKey(ring: SigningKey[], now: string): SigningKey {
+  const valid = ring
+    .filter((k) => k.spec.not_before <= now && (k.spec.not_after === undefined || now <= k.spec.not_after))
+    .sort((a, b) => (a.spec.not_before < b.spec.not_before ? 1 : -1))
+  const key = valid[0]
+  if (!key) throw new Error('no signing key is valid now; check SIGNING_KEYS')
+  return key
+}
+
+export function publicKeyDocument(ring: SigningKey[]): PublicKeyDocument & { development?: boolean } {
+  const keys: PublicKeyEntry[] = ring.map((k) => ({
+    id: k.spec.id,
+    algorithm: 'Ed25519',
+    public_key: k.publicKey,
+    not_before: k.spec.not_before,
+    ...(k.spec.not_after ? { not_after: k.spec.not_after } : {}),
+  }))
+  return ring.every((k) => k.spec.id.startsWith('dev-')) ? { keys, development: true } : { keys }
+}

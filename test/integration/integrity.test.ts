@@ -1,0 +1,110 @@
+import {
+  createExecutionContext,
+  createScheduledController,
+  env,
+  SELF,
+  waitOnExecutionContext,
+} from 'cloudflare:test'
+import { describe, expect, it } from 'vitest'
+import { hashedContent, leafHash } from '../../core/integrity/chain'
+import {
+  checkCheckpoint,
+  type PublicKeyDocument,
+  type SignedCheckpoint,
+} from '../../core/integrity/checkpoint'
+import { verifyInclusion } from '../../core/integrity/merkle'
+import worker from '../../worker/index'
+import { BASE, mintKey, uniqueTenant } from './helpers'
+import { seed } from './search-seed'
+
+async function tick() {
+  const ctx = createExecutionContext()
+  await worker.scheduled(
+    createScheduledController({ cron: '*/5 * * * *', scheduledTime: Date.now() }),
+    env,
+    ctx,
+  )
+  await waitOnExecutionContext(ctx)
+}
+
+describe('signed checkpoints and proofs', () => {
+  it('issues a signed checkpoint per tenant on every tick, even with nothing new, in D1 and R2', async () => {
+    const tenant = uniqueTenant('cp')
+    const { key } = await mintKey(tenant, ['events:read'])
+    await seed(
+      tenant,
+      Array.from({ length: 7 }, (_, i) => ({ id: `c-${i}` })),
+    )
+    await tick()
+    await new Promise((r) => setTimeout(r, 5))
+    await tick()
+    const res = await SELF.fetch(`${BASE}/v1/integrity/checkpoints`, {
+      headers: { authorization: `Bearer ${key}` },
+    })
+    const { data } = (await res.json()) as { data: SignedCheckpoint[] }
+    expect(data.length).toBeGreaterThanOrEqual(2)
+    expect(data[0]!.seq).toBe(7)
+    expect(data[1]!.seq).toBe(7)
+    expect(data[0]!.time > data[1]!.time).toBe(true)
+    const keys = (await (await SELF.fetch(`${BASE}/.well-known/audit-log-keys`)).json()) as PublicKeyDocument
+    expect(keys.keys[0]).toMatchObject({ algorithm: 'Ed25519' })
+    for (const cp of data) expect(await checkCheckpoint(cp, keys)).toBeNull()
+    expect(await checkCheckpoint({ ...data[0]!, seq: 6 }, keys)).toBe('bad_signature')
+    expect(await checkCheckpoint({ ...data[0]!, key_id: 'other' }, keys)).toBe('unknown_key')
+    const files = await env.ARCHIVE.list({ prefix: `checkpoints/tenant=${tenant}/` })
+    expect(files.objects.length).toBe(data.length)
+  })
+
+  it('proves any event is in a signed checkpoint, issuing one on demand', async () => {
+    const tenant = uniqueTenant('proof')
+    const { key } = await mintKey(tenant, ['events:read'])
+    await seed(
+      tenant,
+      Array.from({ length: 13 }, (_, i) => ({ id: `p-${i}` })),
+    )
+    const keys = (await (await SELF.fetch(`${BASE}/.well-known/audit-log-keys`)).json()) as PublicKeyDocument
+    for (const id of ['p-0', 'p-6', 'p-12']) {
+      const res = await SELF.fetch(`${BASE}/v1/events/${id}/proof`, {
+        headers: { authorization: `Bearer ${key}` },
+      })
+      expect(res.status).toBe(200)
+      const proof = (await res.json()) as {
+        record: Record<string, unknown> & { hash: string; prev_hash: string; seq: number }
+        checkpoint: SignedCheckpoint
+        inclusion_proof: { leaf_index: number; tree_size: number; hashes: string[] }
+      }
+      // Everything a client needs, recomputed from the record itself.
+      const leaf = await leafHash(hashedContent(proof.record as never))
+      const { leaf_index, tree_size, hashes } = proof.inclusion_proof
+      expect(tree_size).toBe(13)
+      expect(verifyInclusion(leaf, leaf_index, tree_size, hashes, proof.checkpoint.root)).toBe(true)
+      expect(await checkCheckpoint(proof.checkpoint, keys)).toBeNull()
+      const forged = { ...proof.record, action: 'user.deleted' }
+      expect(
+        verifyInclusion(
+          await leafHash(hashedContent(forged as never)),
+          leaf_index,
+          tree_size,
+          hashes,
+          proof.checkpoint.root,
+        ),
+      ).toBe(false)
+    }
+    // A later event is covered by a newer checkpoint.
+    await seed(tenant, [{ id: 'p-late' }])
+    const late = (await (
+      await SELF.fetch(`${BASE}/v1/events/p-late/proof`, { headers: { authorization: `Bearer ${key}` } })
+    ).json()) as {
+      inclusion_proof: { tree_size: number }
+    }
+    expect(late.inclusion_proof.tree_size).toBe(14)
+  })
+
+  it("answers 404 for another tenant's event proof", async () => {
+    const other = (await mintKey(uniqueTenant('other'), ['events:read'])).key
+    const res = await SELF.fetch(`${BASE}/v1/events/p-0/proof`, {
+      headers: { authorization: `Bearer ${other}` },
+    })
+    expect(res.status).toBe(404)
+  })
+})
