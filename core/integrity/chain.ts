@@ -19,23 +19,11 @@ export function canonicalBytes(value: unknown): Uint8Array {
 }
 
 export function hexToBytes(h: string): Uint8Array {
-  const out = new Uint8Array(h.length / 2)
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(h.slice(i * 2, i * 2 + 2), 16)
-  return out
+  return Buffer.from(h, 'hex')
 }
 
 export function bytesToHex(b: Uint8Array): string {
-  let s = ''
-  for (const x of b) s += x.toString(16).padStart(2, '0')
-  return s
-}
-
-// node:crypto (native in Node and, with nodejs_compat, in workerd) hashes synchronously,
-// which matters when a consumer batch chains thousands of events.
-function sha256(parts: Uint8Array[]): Uint8Array {
-  const h = createHash('sha256')
-  for (const p of parts) h.update(p)
-  return h.digest()
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 }
 
 /** The part of a stored event covered by its leaf hash. */
@@ -44,12 +32,25 @@ export function hashedContent(e: StoredEvent | (PendingEvent & { seq: number }))
   return rest
 }
 
+// node:crypto hashes synchronously (natively in Node and, with nodejs_compat, in workerd),
+// which matters when a consumer batch or the verifier chains thousands of events.
+const LEAF_PREFIX = new Uint8Array([0])
+const LINK_PREFIX = new Uint8Array([2])
+
+export function leafHashSync(content: Record<string, unknown>): string {
+  return createHash('sha256').update(LEAF_PREFIX).update(canonicalBytes(content)).digest('hex')
+}
+
+export function linkHashSync(prevHash: string, leaf: string): string {
+  return createHash('sha256').update(LINK_PREFIX).update(prevHash, 'hex').update(leaf, 'hex').digest('hex')
+}
+
 export async function leafHash(content: Record<string, unknown>): Promise<string> {
-  return bytesToHex(sha256([new Uint8Array([0]), canonicalBytes(content)]))
+  return leafHashSync(content)
 }
 
 export async function linkHash(prevHash: string, leaf: string): Promise<string> {
-  return bytesToHex(sha256([new Uint8Array([2]), hexToBytes(prevHash), hexToBytes(leaf)]))
+  return linkHashSync(prevHash, leaf)
 }
 
 /** Places pending events after `head` in the given order; also returns their leaf hashes. */
@@ -63,8 +64,8 @@ export async function appendToChain(
   for (const e of events) {
     seq += 1
     const withSeq = { ...e, seq }
-    const leaf = await leafHash(withSeq)
-    const next = await linkHash(hash, leaf)
+    const leaf = leafHashSync(withSeq)
+    const next = linkHashSync(hash, leaf)
     stored.push({ ...withSeq, prev_hash: hash, hash: next })
     leaves.push(leaf)
     hash = next

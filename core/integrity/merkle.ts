@@ -4,16 +4,13 @@
 // smaller than n. The frontier (roots of the perfect subtrees, largest first) is enough to
 // append a leaf and to compute the root, so the consumer keeps only O(log n) hashes per tenant.
 import { createHash } from 'node:crypto'
-import { bytesToHex, hexToBytes } from './chain'
+import { bytesToHex } from './chain'
 
 const EMPTY_ROOT = createHash('sha256').digest('hex')
+const NODE_PREFIX = new Uint8Array([1])
 
 export function nodeHash(left: string, right: string): string {
-  return createHash('sha256')
-    .update(new Uint8Array([1]))
-    .update(hexToBytes(left))
-    .update(hexToBytes(right))
-    .digest('hex')
+  return createHash('sha256').update(NODE_PREFIX).update(left, 'hex').update(right, 'hex').digest('hex')
 }
 
 function largestPowerOfTwoBelow(n: number): number {

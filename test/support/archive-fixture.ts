@@ -1,0 +1,92 @@
+// Writes an archive directory exactly as the consumer and the checkpoint job lay it out in R2,
+// for the verifier's tests and benchmark.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { appendToChain, GENESIS_HASH } from '../../core/integrity/chain'
+import { type SignedCheckpoint, signCheckpoint } from '../../core/integrity/checkpoint'
+import { appendLeaf, type Frontier, frontierRoot } from '../../core/integrity/merkle'
+import { loadKeyRing, publicKeyDocument } from '../../core/integrity/signing-keys'
+import { archiveObjectKey, utcDate } from '../../core/partition'
+import { type PendingEvent, toPendingEvent } from '../../core/stored-event'
+import { checkpointKey } from '../../queue-consumer/checkpoints'
+
+export const FIXTURE_KEYS = JSON.stringify([
+  { id: 'k1', seed: Buffer.alloc(32, 7).toString('base64url'), not_before: '2000-01-01T00:00:00.000Z' },
+])
+
+export type TenantSpec = {
+  tenant: string
+  /** Sizes of consumer batches, in order. */
+  batches: number[]
+  /** Day offset (0..) of each event, by overall index. */
+  day: (i: number) => number
+  /** After which batches a checkpoint is issued (the last one always is). */
+  checkpointAfter?: number[]
+}
+
+function pendingEvent(tenant: string, i: number, day: number): PendingEvent {
+  const d = new Date(Date.UTC(2026, 0, 1 + day, 0, 0, i % 60)).toISOString()
+  return toPendingEvent(
+    {
+      id: `${tenant}-e${i}`,
+      occurred_at: d,
+      action: i % 3 === 0 ? 'user.login' : 'doc.updated',
+      actor: { type: 'user', id: `u${i % 5}` },
+      target: { type: 'doc', id: `d${i % 7}` },
+      changes: [{ field: 'title', before: `t${i}`, after: `t${i + 1}` }],
+    },
+    tenant,
+    d,
+    { key_id: 'k', request_id: `r${i}` },
+  )
+}
+
+export async function writeArchive(dir: string, specs: TenantSpec[]) {
+  const ring = await loadKeyRing(FIXTURE_KEYS, undefined)
+  const key = ring[0]!
+  const write = (rel: string, data: string | Buffer) => {
+    mkdirSync(dirname(join(dir, rel)), { recursive: true })
+    writeFileSync(join(dir, rel), data)
+  }
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(join(dir, 'audit-log-keys.json'), JSON.stringify(publicKeyDocument(ring)))
+  const checkpoints: SignedCheckpoint[] = []
+  for (const spec of specs) {
+    let head = { seq: 0, hash: GENESIS_HASH }
+    let frontier: Frontier = []
+    let i = 0
+    for (const [b, size] of spec.batches.entries()) {
+      const pending = Array.from({ length: size }, () => pendingEvent(spec.tenant, i, spec.day(i++)))
+      const { stored, leaves } = await appendToChain(head, pending)
+      for (const l of leaves) frontier = appendLeaf(frontier, l)
+      const byDay = new Map<string, string[]>()
+      for (const e of stored) {
+        const dt = utcDate(e.occurred_at)
+        byDay.set(dt, [...(byDay.get(dt) ?? []), JSON.stringify(e)])
+      }
+      const first = stored[0]!.seq
+      const last = stored.at(-1)!.seq
+      for (const [dt, lines] of byDay)
+        write(archiveObjectKey(spec.tenant, dt, first, last), gzipSync(`${lines.join('\n')}\n`))
+      head = { seq: last, hash: stored.at(-1)!.hash }
+      if (b === spec.batches.length - 1 || spec.checkpointAfter?.includes(b)) {
+        const time = new Date(Date.UTC(2026, 1, 1, 0, 0, b)).toISOString()
+        const cp = await signCheckpoint(
+          {
+            tenant: spec.tenant,
+            seq: head.seq,
+            hash: head.hash,
+            root: frontierRoot(frontier),
+            time,
+            key_id: key.spec.id,
+          },
+          key.privateKey,
+        )
+        write(checkpointKey(cp), JSON.stringify(cp))
+        checkpoints.push(cp)
+      }
+    }
+  }
+  return { checkpoints, keys: publicKeyDocument(ring) }
+}

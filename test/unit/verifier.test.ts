@@ -1,0 +1,201 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gunzipSync, gzipSync } from 'node:zlib'
+import fc from 'fast-check'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { PublicKeyDocument, SignedCheckpoint } from '../../core/integrity/checkpoint'
+import { signCheckpoint } from '../../core/integrity/checkpoint'
+import { loadKeyRing } from '../../core/integrity/signing-keys'
+import { verifyArchive } from '../../verifier/verify-archive'
+import { type TenantSpec, writeArchive } from '../support/archive-fixture'
+
+const roots: string[] = []
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true })
+})
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n)
+    return statSync(p).isDirectory() ? walk(p) : [p]
+  })
+}
+const eventFiles = (root: string, tenant?: string) =>
+  walk(join(root, 'events'))
+    .filter((f) => f.endsWith('.ndjson.gz') && (!tenant || f.includes(`tenant=${tenant}/`)))
+    .sort()
+const readLines = (f: string) => gunzipSync(readFileSync(f)).toString('utf8').split('\n').filter(Boolean)
+const writeLines = (f: string, lines: string[]) =>
+  writeFileSync(f, gzipSync(lines.length ? `${lines.join('\n')}\n` : ''))
+const allLines = (root: string, tenant: string) =>
+  eventFiles(root, tenant).flatMap((f) => readLines(f).map((l, i) => ({ f, i, l })))
+
+const specArb = fc.record({
+  a: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 }),
+  b: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 3 }),
+  days: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 30, maxLength: 30 }),
+  cps: fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 2 }),
+  pick: fc.nat(),
+  pick2: fc.nat(),
+})
+type Case = typeof specArb extends fc.Arbitrary<infer T> ? T : never
+
+async function build(c: Case) {
+  const root = mkdtempSync(join(tmpdir(), 'archive-'))
+  roots.push(root)
+  const day = (i: number) => c.days[i % c.days.length]!
+  const specs: TenantSpec[] = [
+    { tenant: 'alpha', batches: c.a, day, checkpointAfter: c.cps },
+    { tenant: 'beta', batches: c.b, day },
+  ]
+  const { keys } = await writeArchive(root, specs)
+  return { root, keys }
+}
+
+type Mutation = (root: string, c: Case) => Promise<void> | void
+const mutations: Record<string, Mutation> = {
+  'change a byte': (root, c) => {
+    const lines = allLines(root, 'alpha')
+    const { f, i, l } = lines[c.pick % lines.length]!
+    const positions = [...l].flatMap((ch, p) => (/[a-z0-9]/.test(ch) ? [p] : []))
+    const p = positions[c.pick2 % positions.length]!
+    const ch = l[p]!
+    const repl = ch === 'a' ? 'b' : ch === '0' ? '1' : /[0-9]/.test(ch) ? '0' : 'a'
+    const fileLines = readLines(f)
+    fileLines[i] = l.slice(0, p) + repl + l.slice(p + 1)
+    writeLines(f, fileLines)
+  },
+  'drop a line': (root, c) => {
+    const lines = allLines(root, 'alpha')
+    const { f, i } = lines[c.pick % lines.length]!
+    const fileLines = readLines(f)
+    fileLines.splice(i, 1)
+    writeLines(f, fileLines)
+  },
+  'swap two lines': (root, c) => {
+    const lines = allLines(root, 'alpha')
+    const x = lines[c.pick % lines.length]!
+    let y = lines[c.pick2 % lines.length]!
+    if (x === y) y = lines[(c.pick2 + 1) % lines.length]!
+    if (x === y) {
+      // A one-event archive: swap the only line with beta's first.
+      y = allLines(root, 'beta')[0]!
+    }
+    const fx = readLines(x.f)
+    fx[x.i] = y.l
+    writeLines(x.f, fx)
+    const fy = readLines(y.f)
+    fy[y.i] = x.l
+    writeLines(y.f, fy)
+  },
+  'duplicate a line': (root, c) => {
+    const lines = allLines(root, 'alpha')
+    const { f, i, l } = lines[c.pick % lines.length]!
+    const fileLines = readLines(f)
+    fileLines.splice(i + 1, 0, l)
+    writeLines(f, fileLines)
+  },
+  'drop the last file': (root) => {
+    unlinkSync(eventFiles(root, 'alpha').at(-1)!)
+  },
+  'move a line to another tenant': (root, c) => {
+    const lines = allLines(root, 'alpha')
+    const { f, i, l } = lines[c.pick % lines.length]!
+    const fileLines = readLines(f)
+    fileLines.splice(i, 1)
+    writeLines(f, fileLines)
+    const target = eventFiles(root, 'beta')[0]!
+    writeLines(target, [...readLines(target), l])
+  },
+  'replace a checkpoint': async (root, c) => {
+    const files = walk(join(root, 'checkpoints')).filter((f) => f.includes('tenant=alpha/'))
+    const file = files[c.pick % files.length]!
+    const cp = JSON.parse(readFileSync(file, 'utf8')) as SignedCheckpoint
+    if (c.pick2 % 2 === 0) {
+      // Edited in place: the signature no longer covers it.
+      writeFileSync(file, JSON.stringify({ ...cp, seq: cp.seq + 1 }))
+    } else {
+      // Re-signed by a key that is not published, under the real key's id.
+      const forger = (
+        await loadKeyRing(
+          JSON.stringify([
+            {
+              id: cp.key_id,
+              seed: Buffer.alloc(32, 9).toString('base64url'),
+              not_before: '2000-01-01T00:00:00.000Z',
+            },
+          ]),
+          undefined,
+        )
+      )[0]!
+      writeFileSync(
+        file,
+        JSON.stringify(await signCheckpoint({ ...cp, root: '0'.repeat(64) }, forger.privateKey)),
+      )
+    }
+  },
+}
+
+describe('offline verifier', () => {
+  it('passes every untouched archive', async () => {
+    await fc.assert(
+      fc.asyncProperty(specArb, async (c) => {
+        const { root, keys } = await build(c)
+        const r = await verifyArchive(root, keys)
+        expect(r.break).toBeUndefined()
+        expect(r.ok).toBe(true)
+        expect(r.tenants.map((t) => t.events)).toEqual([c.a, c.b].map((b) => b.reduce((x, y) => x + y, 0)))
+      }),
+      { numRuns: 100 },
+    )
+  })
+
+  for (const [name, mutate] of Object.entries(mutations)) {
+    it(`catches every archive with one mutation: ${name}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(specArb, async (c) => {
+          const { root, keys } = await build(c)
+          await mutate(root, c)
+          const r = await verifyArchive(root, keys)
+          expect(r.ok).toBe(false)
+          expect(r.break?.tenant).toMatch(/alpha|beta/)
+        }),
+        { numRuns: 100 },
+      )
+    })
+  }
+
+  it('names the first break: file, line, seq, expected and found', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'archive-'))
+    roots.push(root)
+    const { keys } = await writeArchive(root, [{ tenant: 'acme', batches: [3, 4], day: () => 0 }])
+    const file = eventFiles(root, 'acme')[1]!
+    const lines = readLines(file)
+    lines[1] = lines[1]!.replace('"doc.updated"', '"doc.deleted"').replace('"user.login"', '"user.logout"')
+    writeLines(file, lines)
+    const r = await verifyArchive(root, keys)
+    expect(r.break).toMatchObject({
+      kind: 'hash_mismatch',
+      tenant: 'acme',
+      file: 'events/tenant=acme/dt=2026-01-01/000000000004-000000000007.ndjson.gz',
+      line: 2,
+      seq: 5,
+    })
+    expect(r.break?.expected).not.toBe(r.break?.found)
+  })
+
+  it('reports a corrupt gzip file and an unpublished key', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'archive-'))
+    roots.push(root)
+    const { keys } = await writeArchive(root, [{ tenant: 'acme', batches: [5], day: () => 0 }])
+    const other: PublicKeyDocument = { keys: keys.keys.map((k) => ({ ...k, id: 'rotated-away' })) }
+    expect((await verifyArchive(root, other)).break).toMatchObject({ kind: 'checkpoint_invalid' })
+    const file = eventFiles(root, 'acme')[0]!
+    const bytes = readFileSync(file)
+    bytes[bytes.length - 12] = bytes[bytes.length - 12]! ^ 0xff
+    writeFileSync(file, bytes)
+    const r = await verifyArchive(root, keys)
+    expect(r.ok).toBe(false)
+  })
+})

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// npm run verify -- <archive dir> [--keys keys.json]
+// The directory is a copy of the bucket (events/..., checkpoints/...), e.g. made with
+// `aws s3 sync s3://<bucket> ./copy` or `rclone copy r2:<bucket> ./copy`. keys.json is the
+// document from GET /.well-known/audit-log-keys; by default <dir>/audit-log-keys.json.
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { PublicKeyDocument } from '../core/integrity/checkpoint'
+import { verifyArchive } from './verify-archive'
+
+const args = process.argv.slice(2)
+const dir = args.find((a) => !a.startsWith('--'))
+const keysIdx = args.indexOf('--keys')
+if (!dir) {
+  console.error('usage: npm run verify -- <archive dir> [--keys keys.json]')
+  process.exit(2)
+}
+const keysPath = keysIdx >= 0 ? args[keysIdx + 1] : join(dir, 'audit-log-keys.json')
+if (!keysPath || !existsSync(keysPath)) {
+  console.error(`no public keys at ${keysPath}: save GET /.well-known/audit-log-keys there or pass --keys`)
+  process.exit(2)
+}
+const keys = JSON.parse(readFileSync(keysPath, 'utf8')) as PublicKeyDocument
+const t0 = performance.now()
+const result = await verifyArchive(dir, keys)
+const seconds = (performance.now() - t0) / 1000
+for (const w of result.warnings) console.warn(`warning: ${w}`)
+for (const t of result.tenants) {
+  console.log(
+    `ok  ${t.tenant}: ${t.events} events in ${t.files} files, ${t.checkpoints} checkpoints${t.head ? `, head ${t.head}` : ''}`,
+  )
+}
+if (!result.ok && result.break) {
+  const b = result.break
+  console.error(`BROKEN ${b.tenant}: ${b.kind}: ${b.message}`)
+  if (b.file) console.error(`  file: ${b.file}${b.line ? `, line ${b.line}` : ''}`)
+  if (b.seq !== undefined) console.error(`  seq: ${b.seq}`)
+  if (b.expected !== undefined) console.error(`  expected: ${b.expected}\n  found:    ${b.found}`)
+  process.exit(1)
+}
+console.log(`verified ${result.tenants.reduce((n, t) => n + t.events, 0)} events in ${seconds.toFixed(2)} s`)
