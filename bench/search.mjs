@@ -149,7 +149,7 @@ try {
     const viaSqlite = []
     for (let i = 0; i < RUNS; i++) {
       const t = performance.now()
-      prepared.forEach((p, j) => p.all(...stmts[j].params))
+      for (const [j, p] of prepared.entries()) p.all(...stmts[j].params)
       viaSqlite.push(performance.now() - t)
     }
     const p95w = pct(viaWorker, 95)
