@@ -1,4 +1,5 @@
 // The one Worker: HTTP API (`fetch`), queue consumers (`queue`) and cron jobs (`scheduled`).
+import { reconcileMirror } from '../core/archive/mirror'
 import type { Env } from '../core/env'
 import { issueAllCheckpoints } from '../queue-consumer/checkpoints'
 import { handleDeadLetterBatch } from '../queue-consumer/dead-letter'
@@ -12,6 +13,7 @@ export default {
     else await handleEventBatch(batch, env)
   },
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(issueAllCheckpoints(env))
+    // Checkpoints first, so the mirror run that follows carries them to S3 too.
+    ctx.waitUntil(issueAllCheckpoints(env).then(() => reconcileMirror(env)))
   },
 } satisfies ExportedHandler<Env>
