@@ -1,6 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_TOKEN, mintKey, startWorker } from '../../bench/lib/worker-server.mjs'
+import { DUCK_COLUMNS } from '../support/athena-local'
 import { LOCAL_S3_CREDENTIALS, startLocalS3 } from '../support/local-s3'
 
 type Server = Awaited<ReturnType<typeof startWorker>>
@@ -104,7 +105,7 @@ describe('archive: R2 -> S3 mirror -> DuckDB', () => {
     const db = await DuckDBInstance.create(':memory:')
     const conn = await db.connect()
     await conn.run(
-      `CREATE VIEW events AS SELECT * FROM read_json('${s3.eventsGlob}', format = 'newline_delimited', compression = 'gzip', hive_partitioning = true, union_by_name = true, sample_size = -1)`,
+      `CREATE VIEW events AS SELECT * FROM read_json('${s3.eventsGlob}', format = 'newline_delimited', compression = 'gzip', hive_partitioning = true, columns = ${DUCK_COLUMNS})`,
     )
     const duck = async (where: string, params: string[]) => {
       const r = await conn.runAndReadAll(
