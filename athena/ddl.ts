@@ -65,5 +65,16 @@ TBLPROPERTIES (
   'projection.dt.interval' = '1',
   'projection.dt.interval.unit' = 'DAYS',
   'storage.location.template' = '${root}tenant=\${tenant}/dt=\${dt}/'
-);`
+);
+
+-- Query this view: while a day is being compacted its events can briefly sit in both the old
+-- files and the merged one; the view keeps one row per (tenant, dt, seq). Filters on tenant and
+-- dt are pushed below the window, so partition projection still prunes.
+CREATE OR REPLACE VIEW ${database}.${table}_v AS
+SELECT ${ARCHIVE_COLUMNS.map(([n]) => `"${n}"`).join(', ')}, tenant, dt
+FROM (
+  SELECT *, row_number() OVER (PARTITION BY tenant, dt, seq ORDER BY hash) AS copy_no
+  FROM ${database}.${table}
+)
+WHERE copy_no = 1;`
 }

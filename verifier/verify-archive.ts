@@ -5,7 +5,8 @@
 // - prev_hash and hash link every event to the one before (core/integrity/chain.ts);
 // - every checkpoint is signed by a published key valid at its time, and matches the chain's
 //   hash and Merkle root at its seq; the chain reaches the newest checkpoint (no cut tail).
-// It streams: files are read line by line, and only one batch's files are open at a time.
+// It streams: files are read chunk by chunk, and a file is open only while the chain is inside
+// its seq range. Compaction manifests are honoured (core/archive/compaction.ts).
 import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
@@ -64,11 +65,22 @@ function subdirs(dir: string, prefix: string): string[] {
     .map((d) => d.name.slice(prefix.length))
 }
 
+/** Files a compaction manifest says are superseded, once every part it names exists. */
+function supersededFiles(root: string, tenantDir: string, dt: string): Set<string> {
+  const path = join(root, 'manifests', `tenant=${tenantDir}`, `dt=${dt}.json`)
+  if (!existsSync(path)) return new Set()
+  const m = JSON.parse(readFileSync(path, 'utf8')) as { files: { key: string }[]; superseded: string[] }
+  if (!m.files.every((f) => existsSync(join(root, f.key)))) return new Set()
+  return new Set(m.superseded)
+}
+
 function eventFiles(root: string, tenantDir: string): ArchiveFile[] {
   const base = join(root, 'events', `tenant=${tenantDir}`)
   const out: ArchiveFile[] = []
   for (const dt of subdirs(base, 'dt=')) {
+    const skip = supersededFiles(root, tenantDir, dt)
     for (const name of readdirSync(join(base, `dt=${dt}`))) {
+      if (skip.has(`events/tenant=${tenantDir}/dt=${dt}/${name}`)) continue
       const m = FILE_RE.exec(name)
       if (!m) continue
       out.push({
@@ -236,80 +248,86 @@ async function verifyTenant(root: string, tenantDir: string, keys: PublicKeyDocu
       nextCp++
     }
   }
-  // Files of one consumer batch share its seq range; they are merged by seq.
-  for (let i = 0; i < files.length; ) {
-    const group = files.filter((f) => f.first === files[i]!.first && f.last === files[i]!.last)
-    i += group.length
-    const cursors: Cursor[] = group.map((file) => ({
-      file,
-      lineNo: 0,
-      lines: new LineReader(file.path),
-    }))
-    for (const c of cursors) await advance(c, tenant)
-    for (;;) {
-      const live = cursors.filter((c) => c.current)
-      if (live.length === 0) break
-      const c = live.reduce((a, b) => (b.current!.event.seq < a.current!.event.seq ? b : a))
-      const { event: e, lineNo } = c.current!
-      const at = { tenant, file: c.file.rel, line: lineNo, seq: e.seq }
-      if (e.tenant !== tenant)
-        throw new ChainBreak({
-          ...at,
-          kind: 'wrong_tenant',
-          expected: tenant,
-          found: e.tenant,
-          message: 'event of another tenant',
-        })
-      if (utcDate(e.occurred_at) !== c.file.dt) {
-        throw new ChainBreak({
-          ...at,
-          kind: 'wrong_partition',
-          expected: utcDate(e.occurred_at),
-          found: c.file.dt,
-          message: 'event in the wrong dt partition',
-        })
-      }
-      if (e.seq < c.file.first || e.seq > c.file.last) {
-        throw new ChainBreak({
-          ...at,
-          kind: 'outside_file_range',
-          expected: `${c.file.first}-${c.file.last}`,
-          found: e.seq,
-          message: 'seq outside the range its file name states',
-        })
-      }
-      if (e.seq !== expectedSeq)
-        throw new ChainBreak({
-          ...at,
-          kind: 'seq_mismatch',
-          expected: expectedSeq,
-          found: e.seq,
-          message: `expected seq ${expectedSeq}, found ${e.seq}`,
-        })
-      if (e.prev_hash !== prevHash)
-        throw new ChainBreak({
-          ...at,
-          kind: 'prev_hash_mismatch',
-          expected: prevHash,
-          found: e.prev_hash,
-          message: 'prev_hash does not link to the previous event',
-        })
-      const leaf = leafHashSync(hashedContent(e))
-      const hash = linkHashSync(prevHash, leaf)
-      if (hash !== e.hash)
-        throw new ChainBreak({
-          ...at,
-          kind: 'hash_mismatch',
-          expected: hash,
-          found: e.hash,
-          message: 'event content does not match its hash',
-        })
-      frontier = appendLeaf(frontier, leaf)
-      prevHash = hash
-      expectedSeq++
-      checkCheckpointsAt(e.seq, c.file.rel)
-      await advance(c, tenant)
+  // A k-way merge by seq over all files, opening a file only once the chain reaches the first
+  // seq its name states (its smallest): few files are open at a time, whatever the archive size.
+  const open = async (file: ArchiveFile) => {
+    const c: Cursor = { file, lineNo: 0, lines: new LineReader(file.path) }
+    await advance(c, tenant)
+    return c
+  }
+  const active: Cursor[] = []
+  let nextFile = 0
+  for (;;) {
+    while (nextFile < files.length && files[nextFile]!.first <= expectedSeq)
+      active.push(await open(files[nextFile++]!))
+    let live = active.filter((c) => c.current)
+    if (live.length === 0) {
+      if (nextFile >= files.length) break
+      active.push(await open(files[nextFile++]!))
+      live = active.filter((c) => c.current)
+      if (live.length === 0) continue
     }
+    const c = live.reduce((x, y) => (y.current!.event.seq < x.current!.event.seq ? y : x))
+    const { event: e, lineNo } = c.current!
+    const at = { tenant, file: c.file.rel, line: lineNo, seq: e.seq }
+    if (e.tenant !== tenant)
+      throw new ChainBreak({
+        ...at,
+        kind: 'wrong_tenant',
+        expected: tenant,
+        found: e.tenant,
+        message: 'event of another tenant',
+      })
+    if (utcDate(e.occurred_at) !== c.file.dt) {
+      throw new ChainBreak({
+        ...at,
+        kind: 'wrong_partition',
+        expected: utcDate(e.occurred_at),
+        found: c.file.dt,
+        message: 'event in the wrong dt partition',
+      })
+    }
+    if (e.seq < c.file.first || e.seq > c.file.last) {
+      throw new ChainBreak({
+        ...at,
+        kind: 'outside_file_range',
+        expected: `${c.file.first}-${c.file.last}`,
+        found: e.seq,
+        message: 'seq outside the range its file name states',
+      })
+    }
+    if (e.seq !== expectedSeq)
+      throw new ChainBreak({
+        ...at,
+        kind: 'seq_mismatch',
+        expected: expectedSeq,
+        found: e.seq,
+        message: `expected seq ${expectedSeq}, found ${e.seq}`,
+      })
+    if (e.prev_hash !== prevHash)
+      throw new ChainBreak({
+        ...at,
+        kind: 'prev_hash_mismatch',
+        expected: prevHash,
+        found: e.prev_hash,
+        message: 'prev_hash does not link to the previous event',
+      })
+    const leaf = leafHashSync(hashedContent(e))
+    const hash = linkHashSync(prevHash, leaf)
+    if (hash !== e.hash)
+      throw new ChainBreak({
+        ...at,
+        kind: 'hash_mismatch',
+        expected: hash,
+        found: e.hash,
+        message: 'event content does not match its hash',
+      })
+    frontier = appendLeaf(frontier, leaf)
+    prevHash = hash
+    expectedSeq++
+    checkCheckpointsAt(e.seq, c.file.rel)
+    await advance(c, tenant)
+    if (!c.current) active.splice(active.indexOf(c), 1)
   }
   const lastSeq = expectedSeq - 1
   const newest = cps[cps.length - 1]?.cp

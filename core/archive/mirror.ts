@@ -85,9 +85,13 @@ async function listS3(m: Mirror, prefix: string): Promise<Map<string, Listed>> {
   return out
 }
 
-/** Objects in R2 that S3 lacks or holds different bytes of. */
+/**
+ * Objects in R2 that S3 lacks or holds different bytes of, and archive objects S3 still has
+ * that R2 no longer does (superseded by compaction).
+ */
 async function backlog(env: MirrorEnv, m: Mirror) {
   const missing: { key: string; size: number }[] = []
+  const stale: string[] = []
   let r2Objects = 0
   let s3Objects = 0
   for (const prefix of MIRRORED_PREFIXES) {
@@ -100,8 +104,9 @@ async function backlog(env: MirrorEnv, m: Mirror) {
       if (!there || there.size !== o.size || (!multipart && there.etag !== o.etag))
         missing.push({ key, size: o.size })
     }
+    if (prefix === 'events/') for (const key of s3.keys()) if (!r2.has(key)) stale.push(key)
   }
-  return { missing, r2Objects, s3Objects }
+  return { missing, stale, r2Objects, s3Objects }
 }
 
 export async function mirrorStatus(env: MirrorEnv) {
@@ -115,6 +120,7 @@ export async function mirrorStatus(env: MirrorEnv) {
     s3_objects: b.s3Objects,
     missing_objects: b.missing.length,
     missing_bytes: b.missing.reduce((n, o) => n + o.size, 0),
+    superseded_objects: b.stale.length,
     oldest_missing: b.missing.slice(0, 20).map((o) => o.key),
   }
 }
@@ -143,14 +149,23 @@ async function copy(env: MirrorEnv, m: Mirror, key: string): Promise<number> {
 export async function reconcileMirror(env: MirrorEnv, maxCopies = 500) {
   const m = mirrorOf(env)
   if (!m) return { enabled: false as const, copied: 0, bytes: 0, remaining: 0 }
-  const { missing } = await backlog(env, m)
+  const { missing, stale } = await backlog(env, m)
   let copied = 0
   let bytes = 0
   for (const o of missing.slice(0, maxCopies)) {
     bytes += await copy(env, m, o.key)
     copied++
   }
-  return { enabled: true as const, copied, bytes, remaining: missing.length - copied }
+  // Superseded objects go only once everything that replaces them is there, so the mirror
+  // passes through the same states as R2 (compacted parts first, then deletions).
+  let deleted = 0
+  if (copied === missing.length) {
+    for (const key of stale) {
+      await deleteFromMirror(env, key)
+      deleted++
+    }
+  }
+  return { enabled: true as const, copied, bytes, deleted, remaining: missing.length - copied }
 }
 
 /** Deletes a key from the mirror (compaction removes superseded objects from both stores). */

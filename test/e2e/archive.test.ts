@@ -40,21 +40,21 @@ beforeAll(async () => {
     },
   })
   key = await mintKey(worker.url, TENANT, ['events:write', 'events:read'])
-  const res = await fetch(`${worker.url}/v1/events`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ events: events() }),
-  })
-  expect(res.status).toBe(202)
-  for (let i = 0; i < 100; i++) {
-    const st = (await (
-      await fetch(`${worker.url}/__bench/pipeline-stats?tenant=${TENANT}`, { headers: admin })
-    ).json()) as {
-      n: number
-      pending: number
+  // Three separate deliveries, so every day gets several small archive files.
+  const all = events()
+  for (let part = 0; part < 3; part++) {
+    const res = await fetch(`${worker.url}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ events: all.slice(part * 80, part * 80 + 80) }),
+    })
+    expect(res.status).toBe(202)
+    for (let i = 0; i < 100; i++) {
+      const stats = await fetch(`${worker.url}/__bench/pipeline-stats?tenant=${TENANT}`, { headers: admin })
+      const st = (await stats.json()) as { n: number; pending: number | null }
+      if (st.n >= (part + 1) * 80 && !st.pending) break
+      await new Promise((r) => setTimeout(r, 200))
     }
-    if (st.n >= 240 && st.pending === 0) break
-    await new Promise((r) => setTimeout(r, 200))
   }
 })
 
@@ -77,7 +77,21 @@ async function searchAll(qs: string): Promise<string[]> {
   return ids
 }
 
-describe('archive: R2 -> S3 mirror -> DuckDB', () => {
+describe('archive: R2 -> compaction -> S3 mirror -> DuckDB', () => {
+  it('compacts each closed day into one file with a manifest', async () => {
+    const res = await fetch(`${worker.url}/v1/archive/compact`, { method: 'POST', headers: admin })
+    const body = (await res.json()) as {
+      compacted: number
+      manifests: { dt: string; files: { lines: number }[]; superseded: string[] }[]
+    }
+    expect(body.compacted, JSON.stringify(body).slice(0, 300)).toBe(3)
+    for (const m of body.manifests) {
+      expect(m.files).toHaveLength(1)
+      expect(m.files[0]!.lines).toBe(80)
+      expect(m.superseded.length).toBeGreaterThanOrEqual(2)
+    }
+  })
+
   it('mirrors every archive object once, verified, and a second run copies nothing', async () => {
     const first = (await (
       await fetch(`${worker.url}/v1/archive/reconcile`, { method: 'POST', headers: admin })
@@ -97,7 +111,7 @@ describe('archive: R2 -> S3 mirror -> DuckDB', () => {
       r2_objects: number
       s3_objects: number
     }
-    expect(status).toMatchObject({ enabled: true, missing_objects: 0 })
+    expect(status).toMatchObject({ enabled: true, missing_objects: 0, superseded_objects: 0 })
     expect(status.s3_objects).toBe(status.r2_objects)
   })
 

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
+import { compactClosedDays } from '../../core/archive/compaction'
 import { mirrorStatus, reconcileMirror } from '../../core/archive/mirror'
 import { requireScope } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
@@ -22,6 +23,28 @@ export const archiveRoutes = router()
       },
     }),
     async (c) => c.json((await mirrorStatus(c.env)) as unknown as Record<string, never>, 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/archive/compact',
+      tags: ['Operations'],
+      summary: 'Compact closed days now (the cron does it every 5 minutes)',
+      security: bearerSecurity,
+      middleware: [operatorOnly] as const,
+      request: {
+        query: z.object({ grace_days: z.coerce.number().int().min(0).max(365).default(1) }).strict(),
+      },
+      responses: {
+        200: { description: 'Manifests written', content: { 'application/json': { schema: json } } },
+        400: problemResponse('Invalid query'),
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const manifests = await compactClosedDays(c.env.ARCHIVE, { graceDays: c.req.valid('query').grace_days })
+      return c.json({ compacted: manifests.length, manifests } as unknown as Record<string, never>, 200)
+    },
   )
   .openapi(
     createRoute({
