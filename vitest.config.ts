@@ -29,7 +29,11 @@ export default defineConfig(async () => {
             cloudflareTest({
               wrangler: { configPath: './wrangler.toml' },
               miniflare: {
-                bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: TEST_ADMIN_TOKEN },
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                  HOT_RETENTION_DAYS: '3650',
+                },
               },
             }),
           ],

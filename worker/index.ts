@@ -1,11 +1,14 @@
 // The one Worker: HTTP API (`fetch`), queue consumers (`queue`) and cron jobs (`scheduled`).
 import { compactClosedDays } from '../core/archive/compaction'
 import { reconcileMirror } from '../core/archive/mirror'
+import { enforceRetention } from '../core/archive/retention'
+import { database } from '../core/db/client'
 import type { Env } from '../core/env'
 import { issueAllCheckpoints } from '../queue-consumer/checkpoints'
 import { handleDeadLetterBatch } from '../queue-consumer/dead-letter'
 import { handleEventBatch } from '../queue-consumer/event-batch'
 import { app } from './app'
+import { historyOptions } from './history-options'
 
 export default {
   fetch: app.fetch,
@@ -18,7 +21,8 @@ export default {
     ctx.waitUntil(
       issueAllCheckpoints(env)
         .then(() => compactClosedDays(env.ARCHIVE))
-        .then(() => reconcileMirror(env)),
+        .then(() => reconcileMirror(env))
+        .then(() => enforceRetention(database(env.DB), env, historyOptions(env).cutoff)),
     )
   },
 } satisfies ExportedHandler<Env>

@@ -175,3 +175,16 @@ export async function deleteFromMirror(env: MirrorEnv, key: string): Promise<voi
   const res = await m.client.fetch(`${m.base}/${encodeKey(m.prefix + key)}`, { method: 'DELETE' })
   if (!res.ok && res.status !== 404) throw new Error(`S3 delete ${key} failed: ${res.status}`)
 }
+
+/** True when S3 holds exactly the objects R2 holds under `prefix` (same keys and bytes). */
+export async function isPrefixMirrored(env: MirrorEnv, prefix: string): Promise<boolean> {
+  const m = mirrorOf(env)
+  if (!m) return false
+  const [r2, s3] = await Promise.all([listR2(env.ARCHIVE, prefix), listS3(m, prefix)])
+  if (r2.size !== s3.size) return false
+  for (const [key, o] of r2) {
+    const there = s3.get(key)
+    if (!there || there.size !== o.size || (!o.etag.includes('-') && there.etag !== o.etag)) return false
+  }
+  return true
+}

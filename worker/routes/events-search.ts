@@ -2,16 +2,17 @@ import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { decodeCursor, encodeCursor } from '../../core/cursor'
 import { database } from '../../core/db/client'
-import { searchEvents } from '../../core/db/search'
 import {
   filtersOf,
   type SearchFilters,
   searchQuerySchema,
   targetHistoryQuerySchema,
 } from '../../core/search-filters'
-import { type StoredEvent, toApiEvent } from '../../core/stored-event'
+import { searchHistory } from '../../core/search-history'
+import { toApiEvent } from '../../core/stored-event'
 import { filtersMetadata, recordRead } from '../audit-reads'
 import type { AppEnv } from '../context'
+import { historyOptions } from '../history-options'
 import { requireScope, tenantOf } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
 
@@ -28,18 +29,23 @@ const errors = {
 async function page(c: Context<AppEnv>, filters: SearchFilters, limit: number, cursor: string | undefined) {
   const tenant = tenantOf(c.get('auth'))
   const after = cursor ? decodeCursor(cursor, tenant, filters) : undefined
-  const { bodies, next } = await searchEvents(database(c.env.DB), tenant, filters, limit, after)
+  const { events, next } = await searchHistory(
+    database(c.env.DB),
+    c.env.ARCHIVE,
+    tenant,
+    filters,
+    limit,
+    after,
+    historyOptions(c.env),
+  )
   recordRead(
     c,
     'audit_log.searched',
     { type: 'audit_log', id: tenant },
-    {
-      filters: filtersMetadata(filters),
-      count: bodies.length,
-    },
+    { filters: filtersMetadata(filters), count: events.length },
   )
   return {
-    data: bodies.map((b) => toApiEvent(JSON.parse(b) as StoredEvent)) as unknown as Record<string, never>[],
+    data: events.map(toApiEvent) as unknown as Record<string, never>[],
     next_cursor: next ? encodeCursor(next, tenant, filters) : null,
   }
 }

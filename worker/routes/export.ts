@@ -3,11 +3,13 @@
 // the file a consistent snapshot.
 import { createRoute, z } from '@hono/zod-openapi'
 import { database } from '../../core/db/client'
-import { type PageKey, searchEvents } from '../../core/db/search'
+import type { PageKey } from '../../core/db/search'
 import { csvHeader, csvLines, ndjsonLines, ndjsonTrailer } from '../../core/export-format'
 import { exportQuerySchema, filtersOf } from '../../core/search-filters'
-import { type StoredEvent, toApiEvent } from '../../core/stored-event'
+import { searchHistory } from '../../core/search-history'
+import { toApiEvent } from '../../core/stored-event'
 import { filtersMetadata, recordRead } from '../audit-reads'
+import { historyOptions } from '../history-options'
 import { requireScope, tenantOf } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
 
@@ -41,6 +43,7 @@ export const exportRoutes = router().openapi(
     const tenant = tenantOf(c.get('auth'))
     const db = database(c.env.DB)
     const startedAt = new Date().toISOString()
+    const history = historyOptions(c.env)
     const csv = q.format === 'csv'
     let after: PageKey | undefined
     let rows = 0
@@ -51,11 +54,9 @@ export const exportRoutes = router().openapi(
       },
       async pull(controller) {
         if (done) return
-        const { bodies, next } = await searchEvents(db, tenant, filters, PAGE, after)
-        const events = bodies
-          .map((b) => JSON.parse(b) as StoredEvent)
-          .filter((e) => e.received_at <= startedAt)
-          .map(toApiEvent)
+        const page = await searchHistory(db, c.env.ARCHIVE, tenant, filters, PAGE, after, history)
+        const next = page.next
+        const events = page.events.filter((e) => e.received_at <= startedAt).map(toApiEvent)
         rows += events.length
         if (events.length > 0) controller.enqueue(enc.encode(csv ? csvLines(events) : ndjsonLines(events)))
         if (!next) {

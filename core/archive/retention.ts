@@ -1,0 +1,55 @@
+// Hot-window retention. Invariant: a day of a tenant's events leaves D1 only when every archive
+// segment of that day is written to R2 and, when the S3 mirror is configured, the day's
+// partition in S3 holds exactly what R2 holds. Searches read days before the cutoff from the
+// archive (core/search-history.ts), so nothing disappears from an admin's view.
+import { and, eq, lt, sql } from 'drizzle-orm'
+import type { Db } from '../db/client'
+import { archiveSegments } from '../db/schema'
+import { partitionPrefix } from '../partition'
+import { isPrefixMirrored, type MirrorEnv, mirrorOf } from './mirror'
+
+const DELETE_CHUNK = 500
+
+export async function enforceRetention(db: Db, env: MirrorEnv, cutoff: string, maxDays = 50) {
+  const cutoffDay = cutoff.slice(0, 10)
+  const days = await db
+    .select({
+      tenant: archiveSegments.tenant,
+      dt: archiveSegments.dt,
+      pending: sql<number>`sum(${archiveSegments.status} = 'pending')`,
+    })
+    .from(archiveSegments)
+    .where(lt(archiveSegments.dt, cutoffDay))
+    .groupBy(archiveSegments.tenant, archiveSegments.dt)
+    .limit(maxDays)
+    .all()
+  const mirrored = mirrorOf(env) !== null
+  const released: { tenant: string; dt: string; deleted: number }[] = []
+  const held: { tenant: string; dt: string; reason: string }[] = []
+  for (const d of days) {
+    if (d.pending > 0) {
+      held.push({ ...d, reason: 'archive segments still pending' })
+      continue
+    }
+    if (mirrored && !(await isPrefixMirrored(env, partitionPrefix(d.tenant, d.dt)))) {
+      held.push({ ...d, reason: 'not yet mirrored to S3' })
+      continue
+    }
+    const next = new Date(Date.parse(`${d.dt}T00:00:00.000Z`) + 86_400_000).toISOString().slice(0, 10)
+    let deleted = 0
+    for (;;) {
+      const res = await db.run(sql`DELETE FROM events WHERE (tenant, id) IN (
+        SELECT tenant, id FROM events INDEXED BY events_tenant_time
+        WHERE tenant = ${d.tenant} AND occurred_at >= ${d.dt} AND occurred_at < ${next} LIMIT ${DELETE_CHUNK})`)
+      const n = res.meta.changes ?? 0
+      deleted += n
+      if (n < DELETE_CHUNK) break
+    }
+    await db
+      .delete(archiveSegments)
+      .where(and(eq(archiveSegments.tenant, d.tenant), eq(archiveSegments.dt, d.dt)))
+      .run()
+    released.push({ tenant: d.tenant, dt: d.dt, deleted })
+  }
+  return { released, held }
+}

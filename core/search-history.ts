@@ -1,0 +1,77 @@
+// One continuous history: the hot window from D1, older days straight from the R2 archive.
+// Invariants: the two sources are split by time (occurred_at >= cutoff from D1, older from the
+// archive), so an event is never returned twice whatever the retention job has deleted yet;
+// both are read newest first by (occurred_at, id), so one keyset cursor pages across both. A
+// request reads at most `maxArchiveDays` archive partitions; when it stops early its cursor
+// points at the start of the last day read, so the next page goes on from there.
+
+import { readPartition } from './archive/archive-reader'
+import type { Db } from './db/client'
+import { type PageKey, searchEvents } from './db/search'
+import { partitionPrefix } from './partition'
+import type { SearchFilters } from './search-filters'
+import { matchesFilters, newestFirst } from './search-match'
+import type { StoredEvent } from './stored-event'
+
+export type HistoryOptions = { cutoff: string; maxArchiveDays?: number }
+
+async function archivedDays(bucket: R2Bucket, tenant: string): Promise<string[]> {
+  const prefix = partitionPrefix(tenant, 'x').replace(/dt=x\/$/, '')
+  const days: string[] = []
+  let cursor: string | undefined
+  do {
+    const page = await bucket.list({ prefix, cursor, delimiter: '/', limit: 1000 })
+    for (const p of page.delimitedPrefixes ?? []) days.push(p.slice(prefix.length + 'dt='.length, -1))
+    cursor = page.truncated ? page.cursor : undefined
+  } while (cursor)
+  return days.sort().reverse()
+}
+
+export async function searchHistory(
+  db: Db,
+  bucket: R2Bucket,
+  tenant: string,
+  f: SearchFilters,
+  limit: number,
+  after: PageKey | undefined,
+  o: HistoryOptions,
+): Promise<{ events: StoredEvent[]; next: PageKey | null }> {
+  const events: StoredEvent[] = []
+  const hotReached = (f.until === undefined || f.until >= o.cutoff) && (!after || after.t >= o.cutoff)
+  if (hotReached) {
+    const since = f.since !== undefined && f.since > o.cutoff ? f.since : o.cutoff
+    const hot = await searchEvents(db, tenant, { ...f, since }, limit, after)
+    events.push(...hot.bodies.map((b) => JSON.parse(b) as StoredEvent))
+    if (hot.next) return { events, next: hot.next }
+  }
+  if (f.since !== undefined && f.since >= o.cutoff) return { events, next: null }
+
+  const cutoffDay = o.cutoff.slice(0, 10)
+  const upper = [f.until?.slice(0, 10), after?.t.slice(0, 10), cutoffDay]
+    .filter((d): d is string => Boolean(d))
+    .sort()[0]!
+  const lower = f.since?.slice(0, 10) ?? '0000-00-00'
+  const days = (await archivedDays(bucket, tenant)).filter((d) => d <= upper && d >= lower)
+  const budget = o.maxArchiveDays ?? 31
+  const older: StoredEvent[] = []
+  let read = 0
+  for (const day of days) {
+    if (events.length + older.length > limit || read >= budget) break
+    const rows = (await readPartition(bucket, tenant, day)).filter(
+      (e) => e.occurred_at < o.cutoff && matchesFilters(e, f, after),
+    )
+    older.push(...rows.sort(newestFirst))
+    read++
+  }
+  events.push(...older)
+  if (events.length > limit) {
+    const page = events.slice(0, limit)
+    const last = page[page.length - 1]!
+    return { events: page, next: { t: last.occurred_at, id: last.id } }
+  }
+  if (read < days.length) {
+    // Budget spent: go on next time from the start of the last day read.
+    return { events, next: { t: `${days[read - 1]}T00:00:00.000Z`, id: '' } }
+  }
+  return { events, next: null }
+}
