@@ -4,12 +4,14 @@
 //       [--target-type order --target-id 500 [--include-children]] [--source s] [--outcome failure]
 //       [--correlation-id c] [--limit 1000] [--format ndjson|csv] [--database audit_log] [--table events]
 //       [--workgroup primary] [--output s3://bucket/athena-results/] [--max-days 31] [--endpoint URL] [--region r]
+//   npm run athena -- retention-rules [--config retention.config.json] [--bucket audit-log-archive]
 // Credentials come from the usual AWS chain (environment, profile, role).
 import { AthenaClient } from '@aws-sdk/client-athena'
 import { stringify } from 'csv-stringify/sync'
 import { runQuery } from './client'
 import { athenaDdl } from './ddl'
 import { COLUMNS } from './query'
+import { loadRetentionConfig, retentionRules } from './retention-rules'
 
 const [command, ...args] = process.argv.slice(2)
 const opt = (name: string) => {
@@ -66,8 +68,11 @@ try {
     if (opt('format') === 'csv')
       process.stdout.write(stringify(rows, { header: true, columns: [...COLUMNS] }))
     else for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`)
+  } else if (command === 'retention-rules') {
+    const rules = retentionRules(loadRetentionConfig(opt('config')), opt('bucket'))
+    console.log(JSON.stringify(rules, null, 2))
   } else {
-    fail('usage: npm run athena -- ddl|query ... (see athena/cli.ts)')
+    fail('usage: npm run athena -- ddl|query|retention-rules ... (see athena/cli.ts)')
   }
 } catch (err) {
   fail((err as Error).message)
