@@ -1,8 +1,8 @@
 import canonicalize from 'canonicalize'
 import { describe, expect, it } from 'vitest'
-import { canonicalBytes, leafHash, linkHash } from '../../core/integrity/chain'
-import chain from '../vectors/chain.json'
-import jcs from '../vectors/jcs.json'
+import { canonicalBytes, leafHash, linkHash } from '../../../core/integrity/chain'
+import chain from '../../vectors/chain.json'
+import jcs from '../../vectors/jcs.json'
 
 describe('RFC 8785 canonicalization vectors', () => {
   for (const v of jcs.cases) {

@@ -4,11 +4,11 @@ import { join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { PublicKeyDocument, SignedCheckpoint } from '../../core/integrity/checkpoint'
-import { signCheckpoint } from '../../core/integrity/checkpoint'
-import { loadKeyRing } from '../../core/integrity/signing-keys'
-import { verifyArchive } from '../../verifier/verify-archive'
-import { type TenantSpec, writeArchive } from '../support/archive-fixture'
+import type { PublicKeyDocument, SignedCheckpoint } from '../../../core/integrity/checkpoint'
+import { signCheckpoint } from '../../../core/integrity/checkpoint'
+import { loadKeyRing } from '../../../core/integrity/signing-keys'
+import { verifyArchive } from '../../../verifier/verify-archive'
+import { type TenantSpec, writeArchive } from '../../support/archive-fixture'
 
 const roots: string[] = []
 afterAll(() => {
