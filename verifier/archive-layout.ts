@@ -30,7 +30,13 @@ export function tenantDirs(root: string): string[] {
     for (const d of entries(join(root, top))) {
       if (!d.isDirectory() || !d.name.startsWith('tenant=') || d.name === 'tenant=')
         throw unexpected('', `${top}/${d.name}`, 'expected a tenant=<tenant> directory')
-      out.add(d.name.slice('tenant='.length))
+      const dir = d.name.slice('tenant='.length)
+      try {
+        decodeURIComponent(dir)
+      } catch {
+        throw unexpected('', `${top}/${d.name}`, 'the tenant name is not URI-encoded text')
+      }
+      out.add(dir)
     }
   }
   return [...out].sort()

@@ -98,6 +98,8 @@ async function advance(c: Cursor, tenant: string): Promise<void> {
       const i = parsed.error.issues[0]
       throw malformed(i ? `${i.path.join('.') || '(root)'}: ${i.message}` : 'invalid')
     }
+    // The schema types occurred_at as text; the partition check needs a real instant.
+    if (Number.isNaN(Date.parse(parsed.data.occurred_at))) throw malformed('occurred_at: not a timestamp')
     // The hash covers the line as written, not the schema's normalised copy.
     c.current = { event: raw as StoredEvent, line: c.lineNo }
     return

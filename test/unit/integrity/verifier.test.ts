@@ -312,3 +312,20 @@ describe('offline verifier: layout and inputs', () => {
     expect(broken.stderr).toMatch(/file: events\/tenant=acme\/dt=/)
   }, 20_000)
 })
+
+describe('offline verifier: dates', () => {
+  it('reports an occurred_at that is not a timestamp as a malformed line, not a crash', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'archive-'))
+    roots.push(root)
+    const { keys } = await writeArchive(root, [{ tenant: 'acme', batches: [2], day: () => 0 }])
+    const file = eventFiles(root, 'acme')[0]!
+    const lines = readLines(file)
+    lines[1] = lines[1]!.replace('"occurred_at":"2026-01-01', '"occurred_at":"2026-00-01')
+    writeLines(file, lines)
+    expect((await verifyArchive(root, keys)).break).toMatchObject({
+      kind: 'malformed_line',
+      line: 2,
+      message: /occurred_at/,
+    })
+  })
+})
