@@ -15,6 +15,16 @@ export default defineConfig(async () => {
           test: { name: 'unit', include: ['test/unit/**/*.test.ts'], environment: 'node' },
         },
         {
+          // Whole-system tests: wrangler dev, a local S3 server and DuckDB, all on 127.0.0.1.
+          test: {
+            name: 'e2e',
+            include: ['test/e2e/**/*.test.ts'],
+            environment: 'node',
+            testTimeout: 180_000,
+            hookTimeout: 120_000,
+          },
+        },
+        {
           plugins: [
             cloudflareTest({
               wrangler: { configPath: './wrangler.toml' },

@@ -11,6 +11,13 @@ export interface Env {
   HOT_RETENTION_DAYS?: string
   /** JSON key ring for signing checkpoints (core/integrity/signing-keys.ts). */
   SIGNING_KEYS?: string
+  /** The S3 mirror Athena reads (core/archive/mirror.ts); unset disables mirroring. */
+  S3_ENDPOINT?: string
+  S3_BUCKET?: string
+  S3_REGION?: string
+  S3_ACCESS_KEY_ID?: string
+  S3_SECRET_ACCESS_KEY?: string
+  S3_PREFIX?: string
   /** "true" mounts the benchmark routes (bench/ only). */
   BENCH_ROUTES?: string
 }

@@ -1,11 +1,16 @@
 // The archive copy on disk, laid out as the bucket (core/partition.ts):
 //   events/tenant=<t>/dt=<YYYY-MM-DD>/<first seq, 12 digits>-<last seq, 12 digits>.ndjson.gz
 //   checkpoints/tenant=<t>/<seq, 12 digits>-<time, digits only>.json
+//   manifests/tenant=<t>/dt=<YYYY-MM-DD>.json   (compaction, core/archive/compaction.ts)
 // Invariant: every entry under events/ and checkpoints/ must fit this layout. An unknown file is
 // a break, not something to skip: a verifier that skipped files could be shown a clean subset.
-// Only names are listed here; contents are read later, one file at a time.
-import { existsSync, readdirSync } from 'node:fs'
+// Read rule for compaction: in a partition whose manifest names parts that all exist, the files it
+// lists as superseded are ignored. A manifest is not signed and needs no trust: ignoring a file can
+// only remove events, which the chain's continuity and the checkpoints reveal.
+// Only names (and manifests) are read here; event files are read later, one at a time.
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { z } from 'zod'
 import { ChainBreak } from './breaks'
 
 export type EventFile = { path: string; rel: string; dt: string; first: number; last: number }
@@ -21,6 +26,30 @@ function unexpected(tenant: string, rel: string, why: string): ChainBreak {
 
 function entries(dir: string) {
   return existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : []
+}
+
+const manifestSchema = z.object({
+  files: z.array(z.object({ key: z.string().min(1) })),
+  superseded: z.array(z.string()),
+})
+
+function supersededFiles(root: string, tenantDir: string, tenant: string, dt: string): Set<string> {
+  const rel = `manifests/tenant=${tenantDir}/dt=${dt}.json`
+  if (!existsSync(join(root, rel))) return new Set()
+  let m: z.infer<typeof manifestSchema>
+  try {
+    m = manifestSchema.parse(JSON.parse(readFileSync(join(root, rel), 'utf8')))
+  } catch {
+    throw new ChainBreak({
+      kind: 'manifest_invalid',
+      tenant,
+      file: rel,
+      message: `${rel}: not a compaction manifest`,
+    })
+  }
+  // Mid-compaction (parts not all written yet) the old files are still the partition.
+  if (!m.files.every((f) => existsSync(join(root, f.key)))) return new Set()
+  return new Set(m.superseded)
 }
 
 /** Tenant directory names (still URI-encoded) under events/ and checkpoints/. */
@@ -50,8 +79,10 @@ export function eventFiles(root: string, tenantDir: string, tenant: string): Eve
     const dt = DT_RE.exec(d.name)?.[1]
     if (!d.isDirectory() || !dt)
       throw unexpected(tenant, `${relBase}/${d.name}`, 'expected a dt=YYYY-MM-DD directory')
+    const superseded = supersededFiles(root, tenantDir, tenant, dt)
     for (const f of entries(join(root, relBase, d.name))) {
       const rel = `${relBase}/${d.name}/${f.name}`
+      if (superseded.has(rel)) continue
       const m = EVENT_FILE_RE.exec(f.name)
       if (!f.isFile() || !m) throw unexpected(tenant, rel, 'expected <first seq>-<last seq>.ndjson.gz')
       const first = Number(m[1])

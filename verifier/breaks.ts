@@ -2,6 +2,7 @@
 // (file, line, seq) and what was expected there versus what was found.
 export type BreakKind =
   | 'unexpected_file'
+  | 'manifest_invalid'
   | 'unreadable_file'
   | 'malformed_line'
   | 'wrong_tenant'

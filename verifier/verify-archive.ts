@@ -7,8 +7,9 @@
 // - every checkpoint is well formed, named after its own seq and time, signed by a published key
 //   valid at its time, and matches the chain's hash and Merkle root at its seq; the chain reaches
 //   the newest checkpoint (no cut tail).
-// It streams: only names are listed up front; files are read line by line, one consumer batch's
-// files at a time; the running state is the previous hash and the Merkle frontier.
+// It streams: only names are listed up front; a file is open only while the chain is inside its
+// seq range and is read line by line; the running state is the previous hash and the Merkle
+// frontier. Compaction manifests are honoured (verifier/archive-layout.ts).
 import { readFile } from 'node:fs/promises'
 import { GENESIS_HASH, leafHashSync, linkHashSync } from '../core/integrity/chain'
 import { checkCheckpoint, type PublicKeyDocument, type SignedCheckpoint } from '../core/integrity/checkpoint'
@@ -138,74 +139,65 @@ async function verifyTenant(
     }
   }
   await settleCheckpointsUpTo(0)
-  for (let i = 0; i < files.length; ) {
-    // Files of one consumer batch (one per day it spans) share its seq range: merge them by seq.
-    let j = i
-    while (j < files.length && files[j]!.first === files[i]!.first && files[j]!.last === files[i]!.last) j++
-    const cursors: Cursor[] = files
-      .slice(i, j)
-      .map((file) => ({ file, lineNo: 0, lines: new LineReader(file.path) }))
-    i = j
-    try {
-      for (const c of cursors) await advance(c, tenant)
-      for (;;) {
-        let c: Cursor | undefined
-        for (const x of cursors) if (x.current && (!c || x.current.event.seq < c.current!.event.seq)) c = x
-        if (!c) break
-        const { event: e, line } = c.current!
-        const at = { tenant, file: c.file.rel, line, seq: e.seq }
-        const fail = (
-          kind: Break['kind'],
-          expected: string | number,
-          found: string | number,
-          message: string,
-        ) => new ChainBreak({ ...at, kind, expected, found, message })
-        if (e.tenant !== tenant) throw fail('wrong_tenant', tenant, e.tenant, 'event of another tenant')
-        if (utcDate(e.occurred_at) !== c.file.dt)
-          throw fail('wrong_partition', utcDate(e.occurred_at), c.file.dt, 'event in the wrong dt partition')
-        if (e.seq < c.file.first || e.seq > c.file.last)
-          throw fail(
-            'outside_file_range',
-            `${c.file.first}-${c.file.last}`,
-            e.seq,
-            'seq outside its file name',
-          )
-        if (e.seq !== expectedSeq)
-          throw fail('seq_mismatch', expectedSeq, e.seq, `expected seq ${expectedSeq}`)
-        if (e.prev_hash !== prevHash)
-          throw fail(
-            'prev_hash_mismatch',
-            prevHash,
-            e.prev_hash,
-            'prev_hash does not link to the previous event',
-          )
-        const { hash: _h, prev_hash: _p, ...content } = e
-        const leaf = leafHashSync(content)
-        const hash = linkHashSync(prevHash, leaf)
-        if (hash !== e.hash)
-          throw fail('hash_mismatch', hash, e.hash, 'event content does not match its hash')
-        frontier = appendLeaf(frontier, leaf)
-        prevHash = hash
-        expectedSeq++
-        lastFile = c.file.rel
-        await settleCheckpointsUpTo(e.seq)
-        await advance(c, tenant)
+  // A k-way merge by seq over all files, opening a file only once the chain reaches the first seq
+  // its name states and closing it when it ends: few files are open at a time, however large the
+  // archive. (A consumer batch spanning days, or a compacted day, interleaves files by seq.)
+  const open = async (file: EventFile) => {
+    const c: Cursor = { file, lineNo: 0, lines: new LineReader(file.path) }
+    active.push(c)
+    await advance(c, tenant)
+  }
+  const active: Cursor[] = []
+  let nextFile = 0
+  try {
+    for (;;) {
+      while (nextFile < files.length && files[nextFile]!.first <= expectedSeq) await open(files[nextFile++]!)
+      let c: Cursor | undefined
+      for (const x of active) if (x.current && (!c || x.current.event.seq < c.current!.event.seq)) c = x
+      if (!c) {
+        if (nextFile >= files.length) break
+        // The next file starts past the expected seq: read it, so the gap is named at its first line.
+        await open(files[nextFile++]!)
+        continue
       }
-    } finally {
-      await Promise.all(cursors.map((c) => c.lines.close()))
+      const { event: e, line } = c.current!
+      const at = { tenant, file: c.file.rel, line, seq: e.seq }
+      const fail = (
+        kind: Break['kind'],
+        expected: string | number,
+        found: string | number,
+        message: string,
+      ) => new ChainBreak({ ...at, kind, expected, found, message })
+      if (e.tenant !== tenant) throw fail('wrong_tenant', tenant, e.tenant, 'event of another tenant')
+      if (utcDate(e.occurred_at) !== c.file.dt)
+        throw fail('wrong_partition', utcDate(e.occurred_at), c.file.dt, 'event in the wrong dt partition')
+      if (e.seq < c.file.first || e.seq > c.file.last)
+        throw fail('outside_file_range', `${c.file.first}-${c.file.last}`, e.seq, 'seq outside its file name')
+      if (e.seq !== expectedSeq) throw fail('seq_mismatch', expectedSeq, e.seq, `expected seq ${expectedSeq}`)
+      if (e.prev_hash !== prevHash)
+        throw fail(
+          'prev_hash_mismatch',
+          prevHash,
+          e.prev_hash,
+          'prev_hash does not link to the previous event',
+        )
+      const { hash: _h, prev_hash: _p, ...content } = e
+      const leaf = leafHashSync(content)
+      const hash = linkHashSync(prevHash, leaf)
+      if (hash !== e.hash) throw fail('hash_mismatch', hash, e.hash, 'event content does not match its hash')
+      frontier = appendLeaf(frontier, leaf)
+      prevHash = hash
+      expectedSeq++
+      lastFile = c.file.rel
+      await settleCheckpointsUpTo(e.seq)
+      await advance(c, tenant)
+      if (!c.current) {
+        active.splice(active.indexOf(c), 1)
+        await c.lines.close()
+      }
     }
-    const named = cursors[0]!.file
-    if (expectedSeq - 1 !== named.last) {
-      throw new ChainBreak({
-        kind: 'seq_mismatch',
-        tenant,
-        file: named.rel,
-        seq: expectedSeq,
-        expected: named.last,
-        found: expectedSeq - 1,
-        message: `the files of seqs ${named.first}-${named.last} end at seq ${expectedSeq - 1}`,
-      })
-    }
+  } finally {
+    await Promise.all(active.map((c) => c.lines.close()))
   }
   const lastSeq = expectedSeq - 1
   let newest: SignedCheckpoint | undefined

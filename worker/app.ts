@@ -2,6 +2,7 @@ import { uuidv7 } from '../core/ids'
 import { router } from './openapi'
 import { onError, problem } from './problem'
 import { adminRoutes } from './routes/admin'
+import { archiveRoutes } from './routes/archive'
 import { benchRoutes } from './routes/bench'
 import { docsRoutes } from './routes/docs'
 import { readRoutes } from './routes/events-read'
@@ -31,6 +32,7 @@ export function createApp() {
   app.route('/', exportRoutes)
   app.route('/', integrityRoutes)
   app.route('/', adminRoutes)
+  app.route('/', archiveRoutes)
   app.use('/__bench/*', async (c, next) => {
     if (c.env.BENCH_ROUTES !== 'true') return problem(c, 'not_found', 'No such route.')
     await next()

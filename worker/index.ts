@@ -1,4 +1,6 @@
 // The one Worker: HTTP API (`fetch`), queue consumers (`queue`) and cron jobs (`scheduled`).
+import { compactClosedDays } from '../core/archive/compaction'
+import { reconcileMirror } from '../core/archive/mirror'
 import type { Env } from '../core/env'
 import { issueAllCheckpoints } from '../queue-consumer/checkpoints'
 import { handleDeadLetterBatch } from '../queue-consumer/dead-letter'
@@ -12,6 +14,11 @@ export default {
     else await handleEventBatch(batch, env)
   },
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(issueAllCheckpoints(env))
+    // Checkpoints and compaction first, so the mirror run that follows carries their results.
+    ctx.waitUntil(
+      issueAllCheckpoints(env)
+        .then(() => compactClosedDays(env.ARCHIVE))
+        .then(() => reconcileMirror(env)),
+    )
   },
 } satisfies ExportedHandler<Env>

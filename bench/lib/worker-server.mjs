@@ -35,7 +35,7 @@ export function freePort() {
  * `consumers: false` serves the same Worker without its queue consumers bound, so the edge
  * ingest path is measured alone (in production consumers run in their own invocations).
  */
-export async function startWorker(name, { fresh = true, consumers = true, beforeStart } = {}) {
+export async function startWorker(name, { fresh = true, consumers = true, beforeStart, vars = {} } = {}) {
   const state = resolve('bench/.state', name)
   if (fresh) rmSync(state, { recursive: true, force: true })
   mkdirSync(state, { recursive: true })
@@ -45,8 +45,11 @@ export async function startWorker(name, { fresh = true, consumers = true, before
     .replace('migrations_dir = "migrations"', `migrations_dir = "${resolve('migrations')}"`)
   if (!consumers) toml = toml.replace(/\[\[queues\.consumers\]\][^[]*/g, '')
   writeFileSync(config, toml)
-  const vars = resolve(state, 'bench.vars')
-  writeFileSync(vars, `ADMIN_TOKEN=${ADMIN_TOKEN}\nBENCH_ROUTES=true\n`)
+  const varsFile = resolve(state, 'bench.vars')
+  const extra = Object.entries(vars)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join('')
+  writeFileSync(varsFile, `ADMIN_TOKEN=${ADMIN_TOKEN}\nBENCH_ROUTES=true\n${extra}`)
   const m = spawnSync(
     process.execPath,
     [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', '--config', config, '--persist-to', state],
@@ -72,7 +75,8 @@ export async function startWorker(name, { fresh = true, consumers = true, before
       '--persist-to',
       state,
       '--env-file',
-      vars,
+      varsFile,
+      '--test-scheduled',
       '--show-interactive-dev-session=false',
       '--log-level',
       'log',

@@ -18,7 +18,7 @@ const acceptedSchema = z.object({ accepted: z.array(z.object({ id: z.string() })
 export const ingestRoutes = new Hono<AppEnv>().post('/v1/events', requireScope('events:write'), async (c) => {
   const tenant = tenantOf(c.get('auth'))
   const contentType = c.req.header('content-type')
-  const format = selectFormat(c.req.query('format'), contentType)
+  const format = selectFormat(c.req.query('format'), contentType, c.req.raw.headers)
   checkMediaType(format, contentType)
   const body = parseJson(await readBodyText(c.req.raw, LIMITS.maxBodyBytes))
   const now = Date.now()

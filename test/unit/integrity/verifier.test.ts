@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import {
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -10,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -327,5 +328,37 @@ describe('offline verifier: dates', () => {
       line: 2,
       message: /occurred_at/,
     })
+  })
+})
+
+describe('offline verifier: compaction manifests', () => {
+  async function fresh() {
+    const root = mkdtempSync(join(tmpdir(), 'archive-'))
+    roots.push(root)
+    const { keys } = await writeArchive(root, [{ tenant: 'acme', batches: [3, 2], day: (i) => i % 2 }])
+    return { root, keys }
+  }
+  const manifestPath = (root: string) => join(root, 'manifests', 'tenant=acme', 'dt=2026-01-01.json')
+
+  it('reports a manifest that is not one', async () => {
+    const { root, keys } = await fresh()
+    mkdirSync(dirname(manifestPath(root)), { recursive: true })
+    writeFileSync(manifestPath(root), '{"files": 3}')
+    expect((await verifyArchive(root, keys)).break).toMatchObject({
+      kind: 'manifest_invalid',
+      file: 'manifests/tenant=acme/dt=2026-01-01.json',
+    })
+  })
+
+  it('cannot hide events: a manifest that supersedes a file its parts do not replace leaves a gap', async () => {
+    const { root, keys } = await fresh()
+    const [first, second] = eventFiles(root, 'acme').filter((f) => f.includes('dt=2026-01-01'))
+    const rel = (f: string) => f.slice(root.length + 1)
+    mkdirSync(dirname(manifestPath(root)), { recursive: true })
+    writeFileSync(
+      manifestPath(root),
+      JSON.stringify({ files: [{ key: rel(second!) }], superseded: [rel(first!)] }),
+    )
+    expect((await verifyArchive(root, keys)).break).toMatchObject({ kind: 'seq_mismatch', expected: 1 })
   })
 })

@@ -1,0 +1,74 @@
+// Analyst CLI.
+//   npm run athena -- ddl --bucket my-audit-mirror [--prefix p] [--database audit_log] [--table events] [--since 2024-01-01]
+//   npm run athena -- query --tenant acme --from 2026-01-01 --to 2026-01-07 [--actor-id u_1] [--action 'user.*']
+//       [--target-type order --target-id 500 [--include-children]] [--source s] [--outcome failure]
+//       [--correlation-id c] [--limit 1000] [--format ndjson|csv] [--database audit_log] [--table events]
+//       [--workgroup primary] [--output s3://bucket/athena-results/] [--max-days 31] [--endpoint URL] [--region r]
+// Credentials come from the usual AWS chain (environment, profile, role).
+import { AthenaClient } from '@aws-sdk/client-athena'
+import { stringify } from 'csv-stringify/sync'
+import { runQuery } from './client'
+import { athenaDdl } from './ddl'
+import { COLUMNS } from './query'
+
+const [command, ...args] = process.argv.slice(2)
+const opt = (name: string) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? args[i + 1] : undefined
+}
+const fail = (msg: string): never => {
+  console.error(msg)
+  process.exit(2)
+}
+
+try {
+  if (command === 'ddl') {
+    const bucket = opt('bucket') ?? fail('ddl needs --bucket')
+    console.log(
+      athenaDdl({
+        bucket,
+        prefix: opt('prefix'),
+        database: opt('database'),
+        table: opt('table'),
+        since: opt('since'),
+      }),
+    )
+  } else if (command === 'query') {
+    const database = opt('database') ?? 'audit_log'
+    const client = new AthenaClient({
+      region: opt('region') ?? process.env.AWS_REGION ?? 'us-east-1',
+      ...(opt('endpoint') ? { endpoint: opt('endpoint') } : {}),
+    })
+    const rows = await runQuery(
+      client,
+      {
+        tenant: opt('tenant') ?? fail('query needs --tenant'),
+        from: opt('from') ?? fail('query needs --from YYYY-MM-DD'),
+        to: opt('to') ?? fail('query needs --to YYYY-MM-DD'),
+        actor_id: opt('actor-id'),
+        action: opt('action'),
+        target_type: opt('target-type'),
+        target_id: opt('target-id'),
+        include_children: args.includes('--include-children') || undefined,
+        source: opt('source'),
+        outcome: opt('outcome') as 'success' | 'failure' | undefined,
+        correlation_id: opt('correlation-id'),
+        limit: opt('limit') ? Number(opt('limit')) : undefined,
+      },
+      {
+        database,
+        table: opt('table'),
+        workGroup: opt('workgroup'),
+        outputLocation: opt('output'),
+        maxDays: opt('max-days') ? Number(opt('max-days')) : undefined,
+      },
+    )
+    if (opt('format') === 'csv')
+      process.stdout.write(stringify(rows, { header: true, columns: [...COLUMNS] }))
+    else for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`)
+  } else {
+    fail('usage: npm run athena -- ddl|query ... (see athena/cli.ts)')
+  }
+} catch (err) {
+  fail((err as Error).message)
+}

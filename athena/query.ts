@@ -1,0 +1,97 @@
+// Typed Athena queries for the same questions the search API answers. Values never enter the
+// SQL text: they travel as ExecutionParameters, which Athena substitutes as literals, so each
+// is validated and rendered as a quoted SQL string literal ('' doubling) here.
+import { z } from 'zod'
+
+export const athenaQuerySchema = z
+  .object({
+    tenant: z.string().min(1).max(128),
+    from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD'),
+    to: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD'),
+    actor_id: z.string().min(1).max(256).optional(),
+    action: z.string().min(1).max(129).optional(),
+    target_type: z.string().min(1).max(128).optional(),
+    target_id: z.string().min(1).max(256).optional(),
+    include_children: z.boolean().optional(),
+    source: z.string().min(1).max(128).optional(),
+    outcome: z.enum(['success', 'failure']).optional(),
+    correlation_id: z.string().min(1).max(256).optional(),
+    limit: z.number().int().min(1).max(100_000).default(1000),
+  })
+  .strict()
+export type AthenaQuery = z.input<typeof athenaQuerySchema>
+
+export const COLUMNS = [
+  'id',
+  'seq',
+  'occurred_at',
+  'action',
+  'actor_type',
+  'actor_id',
+  'target_type',
+  'target_id',
+  'parent_type',
+  'parent_id',
+  'outcome',
+  'source',
+  'correlation_id',
+  'ip',
+  'tenant',
+  'dt',
+] as const
+export type AthenaRow = Record<(typeof COLUMNS)[number], string | null>
+
+const MAX_VALUE = 1024
+
+/** A string as an Athena SQL literal. Control characters are refused rather than escaped. */
+export function sqlLiteral(value: string): string {
+  if (value.length > MAX_VALUE) throw new Error(`a query value may be at most ${MAX_VALUE} characters`)
+  for (const ch of value) {
+    const c = ch.charCodeAt(0)
+    if (c < 0x20 || c === 0x7f) throw new Error('a query value may not contain control characters')
+  }
+  return `'${value.replace(/'/g, "''")}'`
+}
+
+const IDENT = /^[a-z_][a-z0-9_]*$/
+
+export function buildQuery(input: AthenaQuery, opts: { database: string; table: string; maxDays?: number }) {
+  const q = athenaQuerySchema.parse(input)
+  if (!IDENT.test(opts.database) || !IDENT.test(opts.table))
+    throw new Error('database and table must be lower-case identifiers')
+  if (q.from > q.to) throw new Error('from must not be after to')
+  const days = (Date.parse(q.to) - Date.parse(q.from)) / 86_400_000 + 1
+  const maxDays = opts.maxDays ?? 31
+  if (days > maxDays)
+    throw new Error(`the range spans ${days} days; the cap is ${maxDays} (raise maxDays to scan more)`)
+  const where: string[] = ['tenant = ?', 'dt BETWEEN ? AND ?']
+  const params: string[] = [q.tenant, q.from, q.to]
+  const eq = (expr: string, v: string | undefined) => {
+    if (v === undefined) return
+    where.push(`${expr} = ?`)
+    params.push(v)
+  }
+  eq('actor.id', q.actor_id)
+  if (q.action?.endsWith('*')) {
+    where.push('starts_with(action, ?)')
+    params.push(q.action.slice(0, -1))
+  } else eq('action', q.action)
+  if (q.target_type && q.target_id && q.include_children) {
+    where.push('((target.type = ? AND target.id = ?) OR (parent.type = ? AND parent.id = ?))')
+    params.push(q.target_type, q.target_id, q.target_type, q.target_id)
+  } else {
+    eq('target.type', q.target_type)
+    eq('target.id', q.target_id)
+  }
+  eq('source', q.source)
+  eq('outcome.status', q.outcome)
+  eq('context.correlation_id', q.correlation_id)
+  const sql = `SELECT id, seq, occurred_at, action, actor.type AS actor_type, actor.id AS actor_id,
+  target.type AS target_type, target.id AS target_id, parent.type AS parent_type, parent.id AS parent_id,
+  outcome.status AS outcome, source, context.correlation_id AS correlation_id, context.ip AS ip, tenant, dt
+FROM "${opts.database}"."${opts.table}"
+WHERE ${where.join('\n  AND ')}
+ORDER BY occurred_at DESC, id DESC
+LIMIT ${q.limit}`
+  return { sql, parameters: params.map(sqlLiteral) }
+}

@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { DuckDBInstance } from '@duckdb/node-api'
+import { afterAll, describe, expect, it } from 'vitest'
+import {
+  compactClosedDays,
+  compactPartition,
+  type Manifest,
+  manifestKey,
+} from '../../core/archive/compaction'
+import { verifyArchive } from '../../verifier/verify-archive'
+import { writeArchive } from '../support/archive-fixture'
+import { DUCK_COLUMNS } from '../support/athena-local'
+import { fsBucket } from '../support/fs-bucket'
+
+const roots: string[] = []
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true })
+})
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) =>
+    statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)],
+  )
+}
+const filesIn = (root: string, dt: string) =>
+  walk(join(root, 'events')).filter((f) => f.includes(`/dt=${dt}/`))
+
+async function fixture() {
+  const root = mkdtempSync(join(tmpdir(), 'compact-'))
+  roots.push(root)
+  // Eight consumer batches spread over three days: several small files per partition.
+  const { keys } = await writeArchive(root, [
+    { tenant: 'acme', batches: [7, 5, 9, 3, 6, 4, 8, 2], day: (i) => i % 3 },
+  ])
+  return { root, keys }
+}
+
+async function duckCount(root: string) {
+  const db = await DuckDBInstance.create(':memory:')
+  const c = await db.connect()
+  const src = `read_json('${root}/events/**/*.ndjson.gz', format = 'newline_delimited', compression = 'gzip', hive_partitioning = true, hive_types = {'tenant': 'VARCHAR', 'dt': 'VARCHAR'}, columns = ${DUCK_COLUMNS})`
+  // The events_v rule: one row per (tenant, dt, seq).
+  const r = await c.runAndReadAll(
+    `SELECT count(*) AS raw, (SELECT count(*) FROM (SELECT *, row_number() OVER (PARTITION BY tenant, dt, seq ORDER BY hash) AS n FROM ${src}) WHERE n = 1) AS deduped FROM ${src}`,
+  )
+  const row = r.getRowObjects()[0]!
+  return { raw: Number(row.raw), deduped: Number(row.deduped) }
+}
+
+describe('compaction', () => {
+  it('merges each closed day into one file in seq order, with a manifest that matches it', async () => {
+    const { root, keys } = await fixture()
+    expect(filesIn(root, '2026-01-01').length).toBeGreaterThan(1)
+    const before = await duckCount(root)
+    const manifests = await compactClosedDays(fsBucket(root), { now: new Date('2026-02-01T00:00:00Z') })
+    expect(manifests.map((m) => m.dt).sort()).toEqual(['2026-01-01', '2026-01-02', '2026-01-03'])
+    for (const m of manifests) {
+      const files = filesIn(root, m.dt)
+      expect(files).toHaveLength(1)
+      const [f] = m.files
+      expect(files[0]!.endsWith(f!.key)).toBe(true)
+      const bytes = readFileSync(join(root, f!.key))
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(f!.sha256)
+      const seqs = gunzipSync(bytes)
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).seq as number)
+      expect(seqs).toHaveLength(f!.lines)
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+      expect([seqs[0], seqs.at(-1)]).toEqual([f!.first_seq, f!.last_seq])
+      expect(JSON.parse(readFileSync(join(root, manifestKey('acme', m.dt)), 'utf8'))).toEqual(m)
+    }
+    expect(await duckCount(root)).toEqual(before)
+    expect((await verifyArchive(root, keys)).ok).toBe(true)
+    // A second run has nothing to do.
+    expect(await compactClosedDays(fsBucket(root), { now: new Date('2026-02-01T00:00:00Z') })).toEqual([])
+  })
+
+  it('leaves open days alone', async () => {
+    const { root } = await fixture()
+    const done = await compactClosedDays(fsBucket(root), {
+      now: new Date('2026-01-03T12:00:00Z'),
+      graceDays: 1,
+    })
+    expect(done.map((m) => m.dt)).toEqual(['2026-01-01'])
+  })
+
+  it('never shows an event missing or twice, at any point of an interrupted run, and finishes on retry', async () => {
+    const { root, keys } = await fixture()
+    const before = await duckCount(root)
+    let seen = 0
+    const interrupted = fsBucket(root, {
+      beforeDelete: () => {
+        if (++seen === 2) throw new Error('interrupted')
+      },
+    })
+    await expect(compactPartition(interrupted, 'acme', '2026-01-02')).rejects.toThrow('interrupted')
+    // Mid-way: merged part, manifest and some superseded files all present.
+    const mid = await duckCount(root)
+    expect(mid.raw).toBeGreaterThan(before.raw)
+    expect(mid.deduped).toBe(before.deduped)
+    expect((await verifyArchive(root, keys)).ok).toBe(true)
+    const m = (await compactPartition(fsBucket(root), 'acme', '2026-01-02')) as Manifest
+    expect(m.files).toHaveLength(1)
+    expect(filesIn(root, '2026-01-02')).toHaveLength(1)
+    expect(await duckCount(root)).toEqual(before)
+    expect((await verifyArchive(root, keys)).ok).toBe(true)
+  })
+})
