@@ -123,7 +123,11 @@ const questions = [
 const pct = (xs, p) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]
 
 // Every seeded day inside the hot window: this measures D1 search (archive reads are bench:archive's).
-const server = await startWorker('search', { consumers: false, beforeStart: seed, vars: { HOT_RETENTION_DAYS: '3650' } })
+const server = await startWorker('search', {
+  consumers: false,
+  beforeStart: seed,
+  vars: { HOT_RETENTION_DAYS: '3650' },
+})
 try {
   const key = await mintKey(server.url, TENANT, ['events:read'])
   const file = (await import('./lib/worker-server.mjs')).d1File(server.state)

@@ -1,9 +1,11 @@
-// Archive layout (a public contract, see README "Archive"):
+// Archive layout (a public contract, see README "Archive" and docs/integrity.md):
 //   events/tenant=<tenant>/dt=<YYYY-MM-DD>/<first seq>-<last seq>.ndjson.gz
+//   checkpoints/tenant=<tenant>/<seq>-<time, digits only>.json   (signed checkpoints)
 // - dt is the UTC date of occurred_at.
 // - Object names derive from the chain positions they hold, so a retried write overwrites
 //   the same object with the same bytes instead of adding a second copy.
 export const ARCHIVE_PREFIX = 'events/'
+export const CHECKPOINT_PREFIX = 'checkpoints/'
 export const DEAD_LETTER_PREFIX = 'dead-letter/'
 
 const SEQ_WIDTH = 12
@@ -31,4 +33,9 @@ export function parseArchiveKey(key: string): { tenant: string; dt: string; name
   const m = KEY_RE.exec(key)
   if (!m) return null
   return { tenant: decodeURIComponent(m[1]!), dt: m[2]!, name: m[3]! }
+}
+
+/** Sorting these names sorts a tenant's checkpoints by seq, then time. */
+export function checkpointObjectKey(cp: { tenant: string; seq: number; time: string }): string {
+  return `${CHECKPOINT_PREFIX}tenant=${encodeURIComponent(cp.tenant)}/${padSeq(cp.seq)}-${cp.time.replace(/[-:.]/g, '')}.json`
 }

@@ -8,13 +8,7 @@ import type { Env } from '../core/env'
 import { type SignedCheckpoint, signCheckpoint } from '../core/integrity/checkpoint'
 import { frontierRoot } from '../core/integrity/merkle'
 import { activeKey, loadKeyRing } from '../core/integrity/signing-keys'
-import { padSeq } from '../core/partition'
-
-export const CHECKPOINT_PREFIX = 'checkpoints/'
-
-export function checkpointKey(cp: { tenant: string; seq: number; time: string }): string {
-  return `${CHECKPOINT_PREFIX}tenant=${encodeURIComponent(cp.tenant)}/${padSeq(cp.seq)}-${cp.time.replace(/[-:.]/g, '')}.json`
-}
+import { checkpointObjectKey } from '../core/partition'
 
 export async function keyRing(env: Env) {
   return loadKeyRing(env.SIGNING_KEYS, env.ADMIN_TOKEN)
@@ -30,7 +24,7 @@ export async function issueCheckpoint(env: Env, tenant: string): Promise<SignedC
     { tenant, seq: head.seq, hash: head.hash, root: frontierRoot(head.frontier), time, key_id: key.spec.id },
     key.privateKey,
   )
-  await env.ARCHIVE.put(checkpointKey(cp), JSON.stringify(cp), {
+  await env.ARCHIVE.put(checkpointObjectKey(cp), JSON.stringify(cp), {
     httpMetadata: { contentType: 'application/json' },
   })
   await insertCheckpoint(db, cp)

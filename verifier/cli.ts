@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // npm run verify -- <archive dir> [--keys keys.json]
+// Exit codes: 0 verified, 1 the archive is broken (the first break is printed), 2 usage or input error.
 // The directory is a copy of the bucket (events/..., checkpoints/...), e.g. made with
 // `aws s3 sync s3://<bucket> ./copy` or `rclone copy r2:<bucket> ./copy`. keys.json is the
 // document from GET /.well-known/audit-log-keys; by default <dir>/audit-log-keys.json.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { PublicKeyDocument } from '../core/integrity/checkpoint'
+import { publicKeyDocumentSchema } from '../core/integrity/checkpoint'
 import { verifyArchive } from './verify-archive'
 
 const args = process.argv.slice(2)
-const dir = args.find((a) => !a.startsWith('--'))
+const dir = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--keys')
 const keysIdx = args.indexOf('--keys')
 if (!dir) {
   console.error('usage: npm run verify -- <archive dir> [--keys keys.json]')
@@ -20,7 +21,26 @@ if (!keysPath || !existsSync(keysPath)) {
   console.error(`no public keys at ${keysPath}: save GET /.well-known/audit-log-keys there or pass --keys`)
   process.exit(2)
 }
-const keys = JSON.parse(readFileSync(keysPath, 'utf8')) as PublicKeyDocument
+let keysJson: unknown
+try {
+  keysJson = JSON.parse(readFileSync(keysPath, 'utf8'))
+} catch {
+  console.error(`${keysPath} is not JSON: expected the document from GET /.well-known/audit-log-keys`)
+  process.exit(2)
+}
+const parsedKeys = publicKeyDocumentSchema.safeParse(keysJson)
+if (!parsedKeys.success) {
+  const why = parsedKeys.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
+  console.error(`${keysPath} is not a key document: ${why}`)
+  process.exit(2)
+}
+const keys = parsedKeys.data
+if (keys.development)
+  console.warn('warning: these are development keys; the archive proves nothing to a third party')
+if (!existsSync(dir)) {
+  console.error(`no archive directory at ${dir}`)
+  process.exit(2)
+}
 const t0 = performance.now()
 const result = await verifyArchive(dir, keys)
 const seconds = (performance.now() - t0) / 1000

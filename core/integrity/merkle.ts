@@ -3,8 +3,8 @@
 // is SHA-256(0x01 || left || right); the tree of n leaves splits at the largest power of two
 // smaller than n. The frontier (roots of the perfect subtrees, largest first) is enough to
 // append a leaf and to compute the root, so the consumer keeps only O(log n) hashes per tenant.
+// Sizes and indexes are plain numbers: safe up to 2^53, so no bitwise operators (32-bit) here.
 import { createHash } from 'node:crypto'
-import { bytesToHex } from './chain'
 
 const EMPTY_ROOT = createHash('sha256').digest('hex')
 const NODE_PREFIX = new Uint8Array([1])
@@ -19,23 +19,84 @@ function largestPowerOfTwoBelow(n: number): number {
   return k
 }
 
-/** MTH(D[n]) over leaf hashes (hex). */
-export function merkleRoot(leaves: string[]): string {
-  if (leaves.length === 0) return EMPTY_ROOT
-  if (leaves.length === 1) return leaves[0]!
-  const k = largestPowerOfTwoBelow(leaves.length)
-  return nodeHash(merkleRoot(leaves.slice(0, k)), merkleRoot(leaves.slice(k)))
+function isPowerOfTwo(n: number): boolean {
+  let k = 1
+  while (k < n) k *= 2
+  return k === n
+}
+const half = (n: number) => Math.floor(n / 2)
+const odd = (n: number) => n % 2 === 1
+
+/** MTH(D[start:end]) over leaf hashes (hex). */
+function rangeRoot(leaves: readonly string[], start: number, end: number): string {
+  const n = end - start
+  if (n === 0) return EMPTY_ROOT
+  if (n === 1) return leaves[start]!
+  const k = largestPowerOfTwoBelow(n)
+  return nodeHash(rangeRoot(leaves, start, start + k), rangeRoot(leaves, start + k, end))
 }
 
-/** PATH(m, D[n]): the audit path of leaf m in the tree of the given leaves. */
-export function inclusionProof(m: number, leaves: string[]): string[] {
-  const n = leaves.length
-  if (m < 0 || m >= n) throw new RangeError(`leaf ${m} is outside a tree of ${n}`)
-  if (n === 1) return []
-  const k = largestPowerOfTwoBelow(n)
-  return m < k
-    ? [...inclusionProof(m, leaves.slice(0, k)), merkleRoot(leaves.slice(k))]
-    : [...inclusionProof(m - k, leaves.slice(k)), merkleRoot(leaves.slice(0, k))]
+/** MTH(D[n]) over leaf hashes (hex). */
+export function merkleRoot(leaves: readonly string[]): string {
+  return rangeRoot(leaves, 0, leaves.length)
+}
+
+function checkSize(leaves: readonly string[], size: number) {
+  if (!Number.isSafeInteger(size) || size < 0 || size > leaves.length)
+    throw new RangeError(`tree size ${size} is outside 0..${leaves.length}`)
+}
+
+/** PATH(m, D[size]) (RFC 9162 2.1.3.1): the audit path of leaf m in the tree of the first `size` leaves. */
+export function inclusionProof(m: number, leaves: readonly string[], size = leaves.length): string[] {
+  checkSize(leaves, size)
+  if (!Number.isSafeInteger(m) || m < 0 || m >= size)
+    throw new RangeError(`leaf ${m} is outside a tree of ${size}`)
+  const path: string[] = []
+  let start = 0
+  let end = size
+  // Walk down from the root; sibling roots are collected top-down, the proof lists them bottom-up.
+  while (end - start > 1) {
+    const k = largestPowerOfTwoBelow(end - start)
+    if (m < start + k) {
+      path.push(rangeRoot(leaves, start + k, end))
+      end = start + k
+    } else {
+      path.push(rangeRoot(leaves, start, start + k))
+      start += k
+    }
+  }
+  return path.reverse()
+}
+
+/** PROOF(m, D[size]) (RFC 9162 2.1.4.1): shows the tree of m leaves is a prefix of the tree of `size`. */
+export function consistencyProof(m: number, leaves: readonly string[], size = leaves.length): string[] {
+  checkSize(leaves, size)
+  if (!Number.isSafeInteger(m) || m < 0 || m > size)
+    throw new RangeError(`old size ${m} is outside 0..${size}`)
+  if (m === 0 || m === size) return []
+  const proof: string[] = []
+  let start = 0
+  let end = size
+  let known = true // SUBPROOF's b: the verifier already holds MTH(D[start:start+m]).
+  let mm = m
+  for (;;) {
+    const n = end - start
+    if (mm === n) {
+      if (!known) proof.push(rangeRoot(leaves, start, end))
+      break
+    }
+    const k = largestPowerOfTwoBelow(n)
+    if (mm <= k) {
+      proof.push(rangeRoot(leaves, start + k, end))
+      end = start + k
+    } else {
+      proof.push(rangeRoot(leaves, start, start + k))
+      start += k
+      mm -= k
+      known = false
+    }
+  }
+  return proof.reverse()
 }
 
 /** RFC 9162 2.1.3.2: does `proof` place `leaf` at `index` of the tree of `size` with `root`? */
@@ -43,30 +104,69 @@ export function verifyInclusion(
   leaf: string,
   index: number,
   size: number,
-  proof: string[],
+  proof: readonly string[],
   root: string,
 ): boolean {
-  if (index >= size || index < 0) return false
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return false
   let fn = index
   let sn = size - 1
   let r = leaf
   for (const p of proof) {
     if (sn === 0) return false
-    if (fn % 2 === 1 || fn === sn) {
+    if (odd(fn) || fn === sn) {
       r = nodeHash(p, r)
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn = Math.floor(fn / 2)
-          sn = Math.floor(sn / 2)
+      if (!odd(fn)) {
+        while (!odd(fn) && fn !== 0) {
+          fn = half(fn)
+          sn = half(sn)
         }
       }
     } else {
       r = nodeHash(r, p)
     }
-    fn = Math.floor(fn / 2)
-    sn = Math.floor(sn / 2)
+    fn = half(fn)
+    sn = half(sn)
   }
   return sn === 0 && r === root
+}
+
+/** RFC 9162 2.1.4.2: is the tree of size1 with root1 a prefix of the tree of size2 with root2? */
+export function verifyConsistency(
+  size1: number,
+  size2: number,
+  proof: readonly string[],
+  root1: string,
+  root2: string,
+): boolean {
+  if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 0 || size1 > size2) return false
+  if (size1 === size2) return proof.length === 0 && root1 === root2
+  if (size1 === 0) return proof.length === 0
+  if (proof.length === 0) return false
+  const path = isPowerOfTwo(size1) ? [root1, ...proof] : [...proof]
+  let fn = size1 - 1
+  let sn = size2 - 1
+  while (odd(fn)) {
+    fn = half(fn)
+    sn = half(sn)
+  }
+  let fr = path[0]!
+  let sr = path[0]!
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false
+    if (odd(fn) || fn === sn) {
+      fr = nodeHash(c, fr)
+      sr = nodeHash(c, sr)
+      while (!odd(fn) && fn !== 0) {
+        fn = half(fn)
+        sn = half(sn)
+      }
+    } else {
+      sr = nodeHash(sr, c)
+    }
+    fn = half(fn)
+    sn = half(sn)
+  }
+  return sn === 0 && fr === root1 && sr === root2
 }
 
 /** Perfect subtrees of the tree so far, largest (leftmost) first. */
@@ -92,5 +192,3 @@ export function frontierRoot(frontier: Frontier): string {
 export function frontierSize(frontier: Frontier): number {
   return frontier.reduce((n, f) => n + f.size, 0)
 }
-
-export { bytesToHex }

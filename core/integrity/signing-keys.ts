@@ -7,13 +7,20 @@ import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { b64url, fromB64url, type PublicKeyDocument, type PublicKeyEntry } from './checkpoint'
 
+// Any RFC 3339 time is accepted and stored as UTC with milliseconds, the form checkpoints use,
+// so validity windows compare as plain strings.
+const instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString())
+
 const keySpec = z.object({
-  id: z.string().min(1).max(64),
-  seed: z.string().refine((s) => fromB64url(s).length === 32, 'must be 32 bytes, base64url'),
-  not_before: z.string(),
-  not_after: z.string().optional(),
+  id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters [A-Za-z0-9._-]'),
+  seed: z.string().refine((s) => /^[A-Za-z0-9_-]{43}$/.test(s), 'must be 32 random bytes, base64url'),
+  not_before: instant,
+  not_after: instant.optional(),
 })
-export const signingKeysSchema = z.array(keySpec).min(1)
+export const signingKeysSchema = z
+  .array(keySpec)
+  .min(1)
+  .refine((ks) => new Set(ks.map((k) => k.id)).size === ks.length, 'key ids must be unique')
 type KeySpec = z.infer<typeof keySpec>
 
 // PKCS #8 wrapper of a raw Ed25519 private key (RFC 8410).
@@ -41,6 +48,22 @@ export function devKeySpec(adminToken: string): KeySpec {
   }
 }
 
+/** Parses the SIGNING_KEYS secret; the error names what is wrong, never a key's value. */
+export function parseSigningKeys(text: string): KeySpec[] {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    throw new Error('SIGNING_KEYS is not JSON: expected [{"id", "seed", "not_before", "not_after"?}]')
+  }
+  const r = signingKeysSchema.safeParse(json)
+  if (!r.success) {
+    const why = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
+    throw new Error(`SIGNING_KEYS is invalid: ${why}`)
+  }
+  return r.data
+}
+
 const cache = new Map<string, SigningKey[]>()
 
 export async function loadKeyRing(
@@ -51,7 +74,7 @@ export async function loadKeyRing(
   const hit = cache.get(cacheKey)
   if (hit) return hit
   const specs = signingKeys
-    ? signingKeysSchema.parse(JSON.parse(signingKeys))
+    ? parseSigningKeys(signingKeys)
     : [devKeySpec(adminToken ?? 'no-admin-token-configured')]
   const ring = await Promise.all(specs.map(load))
   cache.set(cacheKey, ring)

@@ -12,7 +12,9 @@ import {
   type PublicKeyDocument,
   type SignedCheckpoint,
 } from '../../core/integrity/checkpoint'
-import { verifyInclusion } from '../../core/integrity/merkle'
+import { consistencyProof, merkleRoot, verifyConsistency, verifyInclusion } from '../../core/integrity/merkle'
+import { toPendingEvent } from '../../core/stored-event'
+import { ingestTenantEvents } from '../../queue-consumer/event-batch'
 import worker from '../../worker/index'
 import { BASE, mintKey, uniqueTenant } from './helpers'
 import { seed } from './search-seed'
@@ -106,5 +108,70 @@ describe('signed checkpoints and proofs', () => {
       headers: { authorization: `Bearer ${other}` },
     })
     expect(res.status).toBe(404)
+  })
+
+  it('concurrent consumer invocations for one tenant keep one gap-free chain and a Merkle head that matches it', async () => {
+    const tenant = uniqueTenant('race')
+    const { key } = await mintKey(tenant, ['events:read'])
+    const now = new Date().toISOString()
+    const all = Array.from({ length: 120 }, (_, i) =>
+      toPendingEvent(
+        {
+          id: `r-${i}`,
+          occurred_at: `2026-02-0${1 + (i % 3)}T00:00:00.000Z`,
+          action: 'doc.updated',
+          actor: { type: 'user', id: 'u' },
+          target: { type: 'doc', id: `d${i}` },
+        },
+        tenant,
+        now,
+        { key_id: 'k', request_id: 'r' },
+      ),
+    )
+    // Ten overlapping slices at once: redeliveries and concurrent invocations racing for the head.
+    // An invocation that keeps losing the race throws and its message is redelivered, as here.
+    const deliverUntilStored = async (slice: typeof all) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await ingestTenantEvents(env, tenant, slice)
+        } catch (err) {
+          if (attempt >= 5) throw err
+        }
+      }
+    }
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) => deliverUntilStored(all.slice(i * 10, i * 10 + 30))),
+    )
+    const rows = (
+      await env.DB.prepare('SELECT body FROM events WHERE tenant = ?').bind(tenant).all<{ body: string }>()
+    ).results.map((r) => JSON.parse(r.body) as Record<string, unknown> & { seq: number; hash: string })
+    rows.sort((a, b) => a.seq - b.seq)
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1))
+    expect(new Set(rows.map((r) => r.id)).size).toBe(120)
+    const leaves = await Promise.all(rows.map((r) => leafHash(hashedContent(r as never))))
+    // The signed root (from the frontier kept with the chain head) is the root of the stored events.
+    await tick()
+    const { data } = (await (
+      await SELF.fetch(`${BASE}/v1/integrity/checkpoints?limit=1`, {
+        headers: { authorization: `Bearer ${key}` },
+      })
+    ).json()) as { data: SignedCheckpoint[] }
+    expect(data[0]).toMatchObject({ seq: 120, hash: rows[119]!.hash, root: merkleRoot(leaves) })
+    // A client holding an older tree size can check that the newer tree extends it.
+    const res = await SELF.fetch(`${BASE}/v1/integrity/consistency?from=45&to=120`, {
+      headers: { authorization: `Bearer ${key}` },
+    })
+    expect(res.status).toBe(200)
+    const c = (await res.json()) as { proof: string[]; from_root: string; to_root: string }
+    expect(c.proof).toEqual(consistencyProof(45, leaves))
+    expect(verifyConsistency(45, 120, c.proof, merkleRoot(leaves.slice(0, 45)), data[0]!.root)).toBe(true)
+    const bad = await SELF.fetch(`${BASE}/v1/integrity/consistency?from=50&to=10`, {
+      headers: { authorization: `Bearer ${key}` },
+    })
+    expect(bad.status).toBe(400)
+    const tooFar = await SELF.fetch(`${BASE}/v1/integrity/consistency?from=1&to=121`, {
+      headers: { authorization: `Bearer ${key}` },
+    })
+    expect(tooFar.status).toBe(404)
   })
 })

@@ -7,9 +7,8 @@ import { appendToChain, GENESIS_HASH } from '../../core/integrity/chain'
 import { type SignedCheckpoint, signCheckpoint } from '../../core/integrity/checkpoint'
 import { appendLeaf, type Frontier, frontierRoot } from '../../core/integrity/merkle'
 import { loadKeyRing, publicKeyDocument } from '../../core/integrity/signing-keys'
-import { archiveObjectKey, utcDate } from '../../core/partition'
+import { archiveObjectKey, checkpointObjectKey, utcDate } from '../../core/partition'
 import { type PendingEvent, toPendingEvent } from '../../core/stored-event'
-import { checkpointKey } from '../../queue-consumer/checkpoints'
 
 export const FIXTURE_KEYS = JSON.stringify([
   { id: 'k1', seed: Buffer.alloc(32, 7).toString('base64url'), not_before: '2000-01-01T00:00:00.000Z' },
@@ -83,7 +82,7 @@ export async function writeArchive(dir: string, specs: TenantSpec[]) {
           },
           key.privateKey,
         )
-        write(checkpointKey(cp), JSON.stringify(cp))
+        write(checkpointObjectKey(cp), JSON.stringify(cp))
         checkpoints.push(cp)
       }
     }

@@ -4,7 +4,13 @@ import { database } from '../../core/db/client'
 import { getEventBody, leavesUpTo } from '../../core/db/events'
 import { notFound } from '../../core/errors'
 import { hashedContent, leafHash } from '../../core/integrity/chain'
-import { inclusionProof, verifyInclusion } from '../../core/integrity/merkle'
+import {
+  consistencyProof,
+  inclusionProof,
+  merkleRoot,
+  verifyConsistency,
+  verifyInclusion,
+} from '../../core/integrity/merkle'
 import { publicKeyDocument } from '../../core/integrity/signing-keys'
 import type { StoredEvent } from '../../core/stored-event'
 import { issueCheckpoint, keyRing } from '../../queue-consumer/checkpoints'
@@ -103,5 +109,42 @@ export const integrityRoutes = router()
         } as unknown as Record<string, never>,
         200,
       )
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/integrity/consistency',
+      tags: ['Integrity'],
+      summary: 'RFC 9162 consistency proof: the tree of `from` events is a prefix of the tree of `to`',
+      description:
+        "Lets a client holding an older checkpoint check that a newer one extends it (no history was rewritten or forked): verify the proof from the older checkpoint's (seq, root) to the newer one's.",
+      security: bearerSecurity,
+      middleware: [requireScope('events:read')] as const,
+      request: {
+        query: z
+          .object({ from: z.coerce.number().int().min(1), to: z.coerce.number().int().min(1) })
+          .strict()
+          .refine((q) => q.from <= q.to, { message: 'from must not exceed to', path: ['from'] }),
+      },
+      responses: {
+        200: { description: 'Proof', content: { 'application/json': { schema: json } } },
+        400: problemResponse('Invalid sizes'),
+        404: problemResponse('The chain is shorter than `to`'),
+        ...readErrors,
+      },
+    }),
+    async (c) => {
+      const { from, to } = c.req.valid('query')
+      const tenant = tenantOf(c.get('auth'))
+      const leaves = await leavesUpTo(database(c.env.DB), tenant, to)
+      if (leaves.length < to)
+        throw notFound(`The chain of this tenant has ${leaves.length} events, fewer than ${to}.`)
+      const proof = consistencyProof(from, leaves, to)
+      const fromRoot = merkleRoot(leaves.slice(0, from))
+      const toRoot = merkleRoot(leaves)
+      if (!verifyConsistency(from, to, proof, fromRoot, toRoot))
+        throw new Error(`stored tree of ${tenant} is inconsistent`)
+      return c.json({ from_size: from, to_size: to, from_root: fromRoot, to_root: toRoot, proof }, 200)
     },
   )

@@ -1,14 +1,27 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { PublicKeyDocument, SignedCheckpoint } from '../../core/integrity/checkpoint'
-import { signCheckpoint } from '../../core/integrity/checkpoint'
-import { loadKeyRing } from '../../core/integrity/signing-keys'
-import { verifyArchive } from '../../verifier/verify-archive'
-import { type TenantSpec, writeArchive } from '../support/archive-fixture'
+import { extendChain, GENESIS_HASH } from '../../../core/integrity/chain'
+import type { PublicKeyDocument, SignedCheckpoint } from '../../../core/integrity/checkpoint'
+import { signCheckpoint } from '../../../core/integrity/checkpoint'
+import { loadKeyRing } from '../../../core/integrity/signing-keys'
+import type { PendingEvent, StoredEvent } from '../../../core/stored-event'
+import { verifyArchive } from '../../../verifier/verify-archive'
+import { type TenantSpec, writeArchive } from '../../support/archive-fixture'
 
 const roots: string[] = []
 afterAll(() => {
@@ -108,13 +121,45 @@ const mutations: Record<string, Mutation> = {
     const target = eventFiles(root, 'beta')[0]!
     writeLines(target, [...readLines(target), l])
   },
+  'rewrite history and re-hash the tail': async (root, c) => {
+    // What someone with write access to the store could do: edit one event and recompute every
+    // hash after it, so the chain itself is consistent again. Only the signed checkpoint betrays it.
+    const lines = allLines(root, 'alpha')
+      .map((x) => ({ ...x, e: JSON.parse(x.l) as StoredEvent }))
+      .sort((a, b) => a.e.seq - b.e.seq)
+    const k = c.pick % lines.length
+    const before = lines[k - 1]?.e
+    const head = before ? { seq: before.seq, hash: before.hash } : { seq: 0, hash: GENESIS_HASH }
+    const pending = lines.slice(k).map(({ e }) => {
+      const { seq: _s, hash: _h, prev_hash: _p, ...rest } = e
+      return rest as PendingEvent
+    })
+    pending[0] = { ...pending[0]!, action: 'user.deleted' }
+    const rewritten = await extendChain(head, pending)
+    const byFile = new Map<string, string[]>()
+    lines.slice(k).forEach((x, n) => {
+      const fl = byFile.get(x.f) ?? readLines(x.f)
+      fl[x.i] = JSON.stringify(rewritten[n])
+      byFile.set(x.f, fl)
+    })
+    for (const [f, fl] of byFile) writeLines(f, fl)
+  },
+  'hide a file under another name': (root, c) => {
+    const files = eventFiles(root, 'alpha')
+    const f = files[c.pick % files.length]!
+    renameSync(f, `${f}.bak`)
+  },
   'replace a checkpoint': async (root, c) => {
     const files = walk(join(root, 'checkpoints')).filter((f) => f.includes('tenant=alpha/'))
     const file = files[c.pick % files.length]!
     const cp = JSON.parse(readFileSync(file, 'utf8')) as SignedCheckpoint
-    if (c.pick2 % 2 === 0) {
+    if (c.pick2 % 3 === 0) {
       // Edited in place: the signature no longer covers it.
       writeFileSync(file, JSON.stringify({ ...cp, seq: cp.seq + 1 }))
+    } else if (c.pick2 % 3 === 1) {
+      // A genuine checkpoint, but of another tenant.
+      const beta = walk(join(root, 'checkpoints')).find((f) => f.includes('tenant=beta/'))!
+      writeFileSync(file, readFileSync(beta))
     } else {
       // Re-signed by a key that is not published, under the real key's id.
       const forger = (
@@ -197,5 +242,123 @@ describe('offline verifier', () => {
     writeFileSync(file, bytes)
     const r = await verifyArchive(root, keys)
     expect(r.ok).toBe(false)
+  })
+})
+
+describe('offline verifier: layout and inputs', () => {
+  async function fresh() {
+    const root = mkdtempSync(join(tmpdir(), 'archive-'))
+    roots.push(root)
+    const { keys } = await writeArchive(root, [{ tenant: 'acme', batches: [3, 2], day: (i) => i % 2 }])
+    return { root, keys }
+  }
+
+  it('reports files that do not fit the layout instead of skipping them', async () => {
+    const { root, keys } = await fresh()
+    writeFileSync(join(root, 'events', 'tenant=acme', 'dt=2026-01-01', 'extra.ndjson.gz'), gzipSync('{}\n'))
+    expect((await verifyArchive(root, keys)).break).toMatchObject({
+      kind: 'unexpected_file',
+      file: 'events/tenant=acme/dt=2026-01-01/extra.ndjson.gz',
+    })
+  })
+
+  it('reports a checkpoint that is not JSON, or renamed to claim another seq', async () => {
+    const { root, keys } = await fresh()
+    const [cp] = walk(join(root, 'checkpoints'))
+    const original = readFileSync(cp!)
+    writeFileSync(cp!, '{"tenant":')
+    expect((await verifyArchive(root, keys)).break).toMatchObject({
+      kind: 'checkpoint_invalid',
+      message: /not JSON/,
+    })
+    writeFileSync(cp!, original)
+    renameSync(cp!, cp!.replace(/\/\d{12}-/, '/000000000002-'))
+    expect((await verifyArchive(root, keys)).break).toMatchObject({
+      kind: 'checkpoint_invalid',
+      message: /name does not match/,
+    })
+  })
+
+  it('rejects a line that is valid JSON but not a stored event, naming the field', async () => {
+    const { root, keys } = await fresh()
+    const file = eventFiles(root, 'acme')[0]!
+    const lines = readLines(file)
+    const e = JSON.parse(lines[0]!) as Record<string, unknown>
+    lines[0] = JSON.stringify({ ...e, seq: 'one' })
+    writeLines(file, lines)
+    expect((await verifyArchive(root, keys)).break).toMatchObject({
+      kind: 'malformed_line',
+      line: 1,
+      message: /seq/,
+    })
+  })
+
+  it('CLI: exits 0 on a sound archive, 1 naming the break, 2 on bad keys', async () => {
+    const { root } = await fresh()
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'verifier/cli.ts', ...args], { encoding: 'utf8' })
+    const ok = cli(root)
+    expect(ok.status).toBe(0)
+    expect(ok.stdout).toMatch(/ok {2}acme: 5 events in 4 files, 1 checkpoints/)
+    const badKeys = join(root, 'bad-keys.json')
+    writeFileSync(badKeys, JSON.stringify({ keys: [{ id: 'x' }] }))
+    const two = cli('--keys', badKeys, root)
+    expect(two.status).toBe(2)
+    expect(two.stderr).toMatch(/not a key document: keys\.0\.algorithm/)
+    const file = eventFiles(root, 'acme').at(-1)!
+    writeLines(file, readLines(file).slice(0, -1))
+    const broken = cli(root)
+    expect(broken.status).toBe(1)
+    expect(broken.stderr).toMatch(/BROKEN acme: seq_mismatch/)
+    expect(broken.stderr).toMatch(/file: events\/tenant=acme\/dt=/)
+  }, 20_000)
+})
+
+describe('offline verifier: dates', () => {
+  it('reports an occurred_at that is not a timestamp as a malformed line, not a crash', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'archive-'))
+    roots.push(root)
+    const { keys } = await writeArchive(root, [{ tenant: 'acme', batches: [2], day: () => 0 }])
+    const file = eventFiles(root, 'acme')[0]!
+    const lines = readLines(file)
+    lines[1] = lines[1]!.replace('"occurred_at":"2026-01-01', '"occurred_at":"2026-00-01')
+    writeLines(file, lines)
+    expect((await verifyArchive(root, keys)).break).toMatchObject({
+      kind: 'malformed_line',
+      line: 2,
+      message: /occurred_at/,
+    })
+  })
+})
+
+describe('offline verifier: compaction manifests', () => {
+  async function fresh() {
+    const root = mkdtempSync(join(tmpdir(), 'archive-'))
+    roots.push(root)
+    const { keys } = await writeArchive(root, [{ tenant: 'acme', batches: [3, 2], day: (i) => i % 2 }])
+    return { root, keys }
+  }
+  const manifestPath = (root: string) => join(root, 'manifests', 'tenant=acme', 'dt=2026-01-01.json')
+
+  it('reports a manifest that is not one', async () => {
+    const { root, keys } = await fresh()
+    mkdirSync(dirname(manifestPath(root)), { recursive: true })
+    writeFileSync(manifestPath(root), '{"files": 3}')
+    expect((await verifyArchive(root, keys)).break).toMatchObject({
+      kind: 'manifest_invalid',
+      file: 'manifests/tenant=acme/dt=2026-01-01.json',
+    })
+  })
+
+  it('cannot hide events: a manifest that supersedes a file its parts do not replace leaves a gap', async () => {
+    const { root, keys } = await fresh()
+    const [first, second] = eventFiles(root, 'acme').filter((f) => f.includes('dt=2026-01-01'))
+    const rel = (f: string) => f.slice(root.length + 1)
+    mkdirSync(dirname(manifestPath(root)), { recursive: true })
+    writeFileSync(
+      manifestPath(root),
+      JSON.stringify({ files: [{ key: rel(second!) }], superseded: [rel(first!)] }),
+    )
+    expect((await verifyArchive(root, keys)).break).toMatchObject({ kind: 'seq_mismatch', expected: 1 })
   })
 })

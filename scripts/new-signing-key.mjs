@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// npm run keys:new -- <key id> [not_before]
+// Prints one SIGNING_KEYS entry (a fresh random Ed25519 seed) and its public key. Append the
+// entry to the JSON array stored with `wrangler secret put SIGNING_KEYS`; see docs/integrity.md.
+import { createPrivateKey, randomBytes } from 'node:crypto'
+
+const [id, notBefore = new Date().toISOString()] = process.argv.slice(2)
+if (!id || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
+  console.error('usage: npm run keys:new -- <key id: 1-64 of [A-Za-z0-9._-]> [not_before, RFC 3339]')
+  process.exit(2)
+}
+const seed = randomBytes(32)
+const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed])
+const jwk = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' })
+const entry = { id, seed: seed.toString('base64url'), not_before: new Date(notBefore).toISOString() }
+console.log(JSON.stringify(entry))
+console.error(`public key (base64url, published at /.well-known/audit-log-keys): ${jwk.x}`)
