@@ -10,16 +10,12 @@ import { compactClosedDays } from '../core/archive/compaction'
 import { writeArchive } from '../test/support/archive-fixture'
 import { DUCK_COLUMNS } from '../test/support/athena-local'
 import { fsBucket } from '../test/support/fs-bucket'
+import { walk } from '../test/support/walk'
 
 const PER_TENANT = Number(process.env.BENCH_EVENTS ?? 40_000)
 const TENANTS = ['acme', 'globex', 'initech', 'umbrella']
 const DAYS = 10
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) =>
-    statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)],
-  )
-}
 const eventFiles = (root: string) => walk(join(root, 'events')).filter((f) => f.endsWith('.ndjson.gz'))
 
 function partitionStats(root: string) {

@@ -9,17 +9,11 @@ import { appendToChain, GENESIS_HASH, leafHashSync, linkHashSync } from '../core
 import { appendLeaf, type Frontier } from '../core/integrity/merkle'
 import { type PendingEvent, storedEventSchema, toPendingEvent } from '../core/stored-event'
 import { writeArchive } from '../test/support/archive-fixture'
+import { walk } from '../test/support/walk'
 import { verifyArchive } from '../verifier/verify-archive'
 
 const N = Number(process.env.BENCH_EVENTS ?? 100_000)
 const BATCH = 1000
-
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n)
-    return statSync(p).isDirectory() ? walk(p) : [p]
-  })
-}
 
 const root = mkdtempSync(join(tmpdir(), 'bench-verify-'))
 try {

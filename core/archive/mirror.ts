@@ -7,18 +7,20 @@
 // what guarantees convergence and is the path that runs locally.
 import { createHash } from 'node:crypto'
 import { AwsClient } from 'aws4fetch'
+import type { Env } from '../env'
 
 export const MIRRORED_PREFIXES = ['events/', 'checkpoints/', 'manifests/']
 
-export type MirrorEnv = {
-  ARCHIVE: R2Bucket
-  S3_ENDPOINT?: string
-  S3_BUCKET?: string
-  S3_REGION?: string
-  S3_ACCESS_KEY_ID?: string
-  S3_SECRET_ACCESS_KEY?: string
-  S3_PREFIX?: string
-}
+export type MirrorEnv = Pick<
+  Env,
+  | 'ARCHIVE'
+  | 'S3_ENDPOINT'
+  | 'S3_BUCKET'
+  | 'S3_REGION'
+  | 'S3_ACCESS_KEY_ID'
+  | 'S3_SECRET_ACCESS_KEY'
+  | 'S3_PREFIX'
+>
 
 type Listed = { size: number; etag: string }
 type Mirror = { client: AwsClient; base: string; prefix: string }

@@ -10,18 +10,13 @@ import { buildQuery, sqlLiteral } from '../../athena/query'
 import type { StoredEvent } from '../../core/stored-event'
 import { writeArchive } from '../support/archive-fixture'
 import { startLocalAthena } from '../support/athena-local'
+import { walk } from '../support/walk'
 
 let root: string
 let athena: Awaited<ReturnType<typeof startLocalAthena>>
 let client: AthenaClient
 let lines: StoredEvent[]
 const opts = { database: 'audit_log', pollMs: 5 }
-
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) =>
-    statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)],
-  )
-}
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'athena-'))

@@ -15,17 +15,13 @@ import { verifyArchive } from '../../verifier/verify-archive'
 import { writeArchive } from '../support/archive-fixture'
 import { DUCK_COLUMNS } from '../support/athena-local'
 import { fsBucket } from '../support/fs-bucket'
+import { walk } from '../support/walk'
 
 const roots: string[] = []
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true })
 })
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) =>
-    statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)],
-  )
-}
 const filesIn = (root: string, dt: string) =>
   walk(join(root, 'events')).filter((f) => f.includes(`/dt=${dt}/`))
 

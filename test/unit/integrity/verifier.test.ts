@@ -22,18 +22,13 @@ import { loadKeyRing } from '../../../core/integrity/signing-keys'
 import type { PendingEvent, StoredEvent } from '../../../core/stored-event'
 import { verifyArchive } from '../../../verifier/verify-archive'
 import { type TenantSpec, writeArchive } from '../../support/archive-fixture'
+import { walk } from '../../support/walk'
 
 const roots: string[] = []
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true })
 })
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n)
-    return statSync(p).isDirectory() ? walk(p) : [p]
-  })
-}
 const eventFiles = (root: string, tenant?: string) =>
   walk(join(root, 'events'))
     .filter((f) => f.endsWith('.ndjson.gz') && (!tenant || f.includes(`tenant=${tenant}/`)))
