@@ -1,7 +1,7 @@
 // bench:archive — what the archive costs and how well it prunes: bytes per event as raw JSON vs
 // archived gzip NDJSON, files per partition before and after compaction, and the bytes DuckDB
 // reads for a one-tenant one-day query next to the whole archive.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'

@@ -1,7 +1,7 @@
 // bench:verify — offline verification rate next to raw SHA-256 over the same bytes on this
 // machine, and what hashing adds per event at ingest.
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
