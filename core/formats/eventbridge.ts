@@ -7,7 +7,7 @@ import type { MapOptions } from './map-options'
 import { MetadataBuilder } from './metadata'
 import type { Mapped } from './provenance'
 
-const idish = z.union([z.string().min(1), z.number()])
+const idish = z.union([z.string().min(1), z.number()], { error: 'must be a non-empty string or a number' })
 const changeMap = z.record(z.string(), z.unknown()).nullish()
 
 const entityItemSchema = z
@@ -40,7 +40,12 @@ export const eventBridgeSchema = z
         action: z.string().min(1),
         correlation_id: z.string().optional(),
         actor: z
-          .object({ type: z.union([z.literal(0), z.literal(1), z.literal(2)]), name: z.string().min(1) })
+          .object({
+            type: z.union([z.literal(0), z.literal(1), z.literal(2)], {
+              error: 'must be 0 (service), 1 (user) or 2 (client)',
+            }),
+            name: z.string().min(1),
+          })
           .strict(),
       })
       .catchall(z.unknown()),

@@ -9,9 +9,11 @@ import type { Mapped } from './provenance'
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()])
 const valueLabel = z.object({ value: z.unknown().optional(), label: z.string().optional() }).strict()
 
+const idish = z.union([z.string().min(1), z.number()], { error: 'must be a non-empty string or a number' })
+
 export const recordSchema = z
   .object({
-    id: z.union([z.string().min(1), z.number()]).optional(),
+    id: idish.optional(),
     kind: z.enum(['CREATE', 'UPDATE', 'DELETE']),
     occurredAt: z.string(),
     description: z
@@ -20,7 +22,7 @@ export const recordSchema = z
       .optional(),
     entity: z
       .object({
-        id: z.union([z.string().min(1), z.number()]),
+        id: idish,
         title: z.string().optional(),
         url: z.string().optional(),
         kind: z.object({ kind: z.string().min(1), label: z.string().optional() }).strict(),

@@ -8,19 +8,21 @@ import type { MapOptions } from './map-options'
 import { MetadataBuilder } from './metadata'
 import type { Mapped } from './provenance'
 
+const idish = z.union([z.string().min(1), z.number()], { error: 'must be a non-empty string or a number' })
+
 export const resourceSchema = z
   .object({
-    eventId: z.union([z.string().min(1), z.number()]),
+    eventId: idish,
     tenantId: z.string().optional(),
     actor: z
       .object({
         type: z.string().min(1),
-        id: z.union([z.string().min(1), z.number()]),
+        id: idish,
         emailHash: z.string().optional(),
       })
       .strict(),
     action: z.string().min(1),
-    resource: z.object({ type: z.string().min(1), id: z.union([z.string().min(1), z.number()]) }).strict(),
+    resource: z.object({ type: z.string().min(1), id: idish }).strict(),
     result: z.string().min(1),
     ipAddress: z.string().optional(),
     userAgent: z.string().optional(),
