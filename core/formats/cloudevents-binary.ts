@@ -24,7 +24,13 @@ export function mapBinary(body: unknown, headers: HeaderSource, opts: MapOptions
   const attrs: Record<string, unknown> = { data: body }
   headers.forEach((value, key) => {
     const k = key.toLowerCase()
-    if (k.startsWith('ce-') && k.length > 3) attrs[k.slice(3)] = percentDecode(value)
+    if (!k.startsWith('ce-') || k.length <= 3) return
+    // In binary mode the body is the data; a header cannot stand in for it.
+    if (k === 'ce-data' || k === 'ce-data_base64')
+      throw new DomainError('validation_failed', `The header ${k} is not allowed in binary mode.`, [
+        { path: k, message: 'the body is the data in binary mode' },
+      ])
+    attrs[k.slice(3)] = percentDecode(value)
   })
   const contentType = headers.get('content-type')
   if (contentType) attrs.datacontenttype = contentType

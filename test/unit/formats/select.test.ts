@@ -77,3 +77,17 @@ describe('decoding', () => {
     expect(() => FORMATS.eventbridge.decode([many, many], ctx)).toThrow(/at most 1000 events/)
   })
 })
+
+describe('CloudEvents binary mode', () => {
+  it('refuses a ce-data header, since the body is the data', () => {
+    const headers = h({
+      'content-type': 'application/json',
+      'ce-specversion': '1.0',
+      'ce-id': 'a',
+      'ce-source': 's',
+      'ce-type': 't',
+      'ce-data': '{}',
+    })
+    expect(() => FORMATS.cloudevents.decode({}, { headers, tenant: 'acme' })).toThrow(/ce-data/)
+  })
+})
