@@ -11,7 +11,7 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000)
 const now = Date.parse('2026-03-02T00:00:00Z')
 
 type Vector = { headers: Record<string, string>; tenant: string; input: unknown; want?: unknown[] }
-const first = (v: { cases: Vector[] }) => v.cases.find((c) => c.want)!
+const first = (v: { cases: unknown[] }) => (v.cases as Vector[]).find((c) => c.want)!
 const cases: [FormatName, Vector][] = [
   ['eventbridge', first(eventbridge)],
   ['cloudevents', first(cloudevents)],
