@@ -1,11 +1,21 @@
 // Helpers shared by the input-format mappers. A mapper turns one foreign shape into raw event
 // v1 objects (validated afterwards like native events); what has no v1 field goes to metadata.
+
 import { createHash } from 'node:crypto'
+import canonicalize from 'canonicalize'
 import type { z } from 'zod'
 import { DomainError, fieldErrors } from '../errors'
+import { eventIdSchema } from '../event-schema'
 
-export type Scalar = string | number | boolean | null
-export type Metadata = Record<string, Scalar>
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Joins a source path prefix (`''`, `[2]`, `[0].data`) and a field path. */
+export function at(prefix: string, path: string): string {
+  if (!prefix) return path
+  if (!path) return prefix
+  return path.startsWith('[') ? `${prefix}${path}` : `${prefix}.${path}`
+}
 
 /** Parses with a format's schema, naming the failing fields in the source's own terms. */
 export function parseSource<T extends z.ZodType>(
@@ -25,53 +35,62 @@ export function parseSource<T extends z.ZodType>(
   return r.data
 }
 
-/** A metadata value: scalars as they are, anything else as JSON text. */
-export function metaValue(v: unknown): Scalar {
-  if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v
-  return JSON.stringify(v) ?? null
-}
-
-/** Adds entries whose value is present. */
-export function putMeta(m: Metadata, entries: Record<string, unknown>): Metadata {
-  for (const [k, v] of Object.entries(entries)) if (v !== undefined) m[k] = metaValue(v)
-  return m
-}
-
-/** A v1 id (1-128 of [A-Za-z0-9._:-]) derived deterministically from a foreign id. */
+/** A v1 id derived deterministically from foreign id parts: kept when valid, else hashed. */
 export function deriveId(...parts: (string | number)[]): string {
   const raw = parts.join(':')
-  if (/^[A-Za-z0-9._:-]{1,128}$/.test(raw)) return raw
+  if (eventIdSchema.safeParse(raw).success) return raw
   return `h:${createHash('sha256').update(raw).digest('hex')}`
 }
 
-/** A lower-case dotted action from free-form words: "Order", "UPDATE" -> "order.update". */
+/** A lower-case dotted action from free-form words: "OrderItem", "UPDATE" -> "order_item.update". */
 export function dottedAction(...words: string[]): string {
   return words
+    .flatMap((w) => w.split('.'))
     .map((w) =>
       w
         .trim()
         .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
         .toLowerCase()
-        .replace(/[^a-z0-9_.-]+/g, '_')
-        .replace(/^[^a-z]+/, ''),
+        .replace(/[^a-z0-9_-]+/g, '_')
+        .replace(/^[^a-z]+/, '')
+        .replace(/_+$/, ''),
     )
     .filter(Boolean)
     .join('.')
 }
 
-function deepEqual(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b)
-}
+/** Deep equality independent of key order (RFC 8785 canonical form). */
+const same = (a: unknown, b: unknown) => canonicalize(a) === canonicalize(b)
 
-/** before/after maps -> changes: one entry per field whose value differs, in field order. */
-export function diffChanges(before?: Record<string, unknown>, after?: Record<string, unknown>) {
-  const keys = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])].sort()
-  const out: { field: string; before?: unknown; after?: unknown }[] = []
+export type Change = { field: string; before?: unknown; after?: unknown }
+
+/**
+ * before/after maps -> changes: one entry per key of either map, in key order, unless the key
+ * is in both with equal values. A key in one map only keeps only that side, so "absent" and
+ * "null" stay distinguishable.
+ */
+export function diffChanges(before?: Record<string, unknown> | null, after?: Record<string, unknown> | null) {
+  const b = before ?? {}
+  const a = after ?? {}
+  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].sort()
+  const out: Change[] = []
   for (const k of keys) {
-    const inB = before !== undefined && k in before
-    const inA = after !== undefined && k in after
-    if (inB && inA && deepEqual(before![k], after![k])) continue
-    out.push({ field: k, ...(inB ? { before: before![k] } : {}), ...(inA ? { after: after![k] } : {}) })
+    const inB = Object.hasOwn(b, k)
+    const inA = Object.hasOwn(a, k)
+    if (inB && inA && same(b[k], a[k])) continue
+    out.push({ field: k, ...(inB ? { before: b[k] } : {}), ...(inA ? { after: a[k] } : {}) })
   }
   return out
+}
+
+/** Drops keys whose value is undefined, so mapped events hold only what the source held. */
+export function compact<T extends Record<string, unknown>>(o: T): T {
+  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k]
+  return o
+}
+
+/** `o` with its undefined members dropped, or undefined when nothing is left. */
+export function nonEmpty<T extends Record<string, unknown>>(o: T): T | undefined {
+  compact(o)
+  return Object.keys(o).length ? o : undefined
 }

@@ -1,22 +1,28 @@
 // Amazon EventBridge envelopes carrying the common audit `detail` contract. One envelope with
-// N entities becomes N events, with ids `<envelope id>:<index>`.
+// N entities becomes N events with ids `<envelope id>:<index>` (hashed when that is not a valid
+// v1 id), so a redelivered envelope maps to the same ids and is stored once.
 import { z } from 'zod'
-import { deriveId, diffChanges, dottedAction, type Metadata, parseSource, putMeta } from './common'
+import { at, deriveId, diffChanges, dottedAction, nonEmpty, parseSource } from './common'
+import type { MapOptions } from './map-options'
+import { MetadataBuilder } from './metadata'
+import type { Mapped } from './provenance'
 
-const idish = z.union([z.string().min(1), z.number()])
-const entitySchema = z
+const idish = z.union([z.string().min(1), z.number()], { error: 'must be a non-empty string or a number' })
+const changeMap = z.record(z.string(), z.unknown()).nullish()
+
+const entityItemSchema = z
   .object({
     entity: z.object({ id: idish, name: z.string().optional() }).catchall(z.unknown()),
-    before: z.record(z.string(), z.unknown()).optional(),
-    after: z.record(z.string(), z.unknown()).optional(),
+    before: changeMap,
+    after: changeMap,
     parent: z
       .object({ id: idish, name: z.string().optional(), type: z.string().min(1) })
-      .strict()
-      .optional(),
+      .catchall(z.unknown())
+      .nullish(),
     channel_code: z.string().optional(),
     channel_account_code: z.string().optional(),
   })
-  .strict()
+  .catchall(z.unknown())
 
 export const eventBridgeSchema = z
   .object({
@@ -27,65 +33,90 @@ export const eventBridgeSchema = z
     time: z.string(),
     region: z.string().optional(),
     account: z.string().optional(),
-    resources: z.array(z.string()).optional(),
     detail: z
       .object({
-        entities: z.array(entitySchema).min(1).max(1000),
+        entities: z.array(entityItemSchema).min(1).max(1000),
         entity_type: z.string().min(1),
         action: z.string().min(1),
         correlation_id: z.string().optional(),
         actor: z
-          .object({ type: z.union([z.literal(0), z.literal(1), z.literal(2)]), name: z.string().min(1) })
+          .object({
+            type: z.union([z.literal(0), z.literal(1), z.literal(2)], {
+              error: 'must be 0 (service), 1 (user) or 2 (client)',
+            }),
+            name: z.string().min(1),
+          })
           .strict(),
       })
-      .strict(),
+      .catchall(z.unknown()),
   })
-  .strict()
+  .catchall(z.unknown())
+export type EventBridgeEnvelope = z.input<typeof eventBridgeSchema>
 
+/** v1 has no "client" actor: a client application acts like a service; actor_kind keeps which. */
 const ACTOR_TYPES = { 0: 'service', 1: 'user', 2: 'service' } as const
-const ACTOR_NAMES = { 0: 'service', 1: 'user', 2: 'client' } as const
+const ACTOR_KINDS = { 0: 'service', 1: 'user', 2: 'client' } as const
 
-export function mapEventBridge(body: unknown, prefix = ''): unknown[] {
-  const env = parseSource(eventBridgeSchema, body, 'EventBridge', prefix)
-  const d = env.detail
-  return d.entities.map((e, i) => {
-    const { id, name, ...entityExtra } = e.entity
-    const metadata: Metadata = putMeta(
-      {},
-      {
-        eventbridge_id: env.id,
-        eventbridge_version: env.version,
-        detail_type: env['detail-type'],
-        region: env.region,
-        account: env.account,
-        resources: env.resources,
-        actor_kind: ACTOR_NAMES[d.actor.type],
-        eventbridge_action: d.action,
-        channel_code: e.channel_code,
-        channel_account_code: e.channel_account_code,
-      },
-    )
-    for (const [k, v] of Object.entries(entityExtra)) putMeta(metadata, { [`entity_${k}`]: v })
-    const changes = diffChanges(e.before, e.after)
+export function mapEventBridge(body: unknown, opts: MapOptions): Mapped[] {
+  const p = (path: string) => at(opts.prefix, path)
+  const env = parseSource(eventBridgeSchema, body, 'EventBridge', opts.prefix)
+  const { version, id, source, 'detail-type': detailType, time, detail: d, ...envExtra } = env
+  const { entities, entity_type, action, correlation_id, actor, ...detailExtra } = d
+  return entities.map((item, i) => {
+    const e = `detail.entities[${i}]`
+    const { entity, before, after, parent, channel_code, channel_account_code, ...itemExtra } = item
+    const { id: entityId, name: entityName, ...entityExtra } = entity
+    const {
+      id: parentId,
+      name: parentName,
+      type: parentType,
+      ...parentExtra
+    } = parent ?? ({} as Partial<NonNullable<typeof parent>>)
+    const metadata = new MetadataBuilder()
+    opts.envelopeMeta?.(metadata)
+    metadata
+      .put('eventbridge_id', id, p('id'))
+      .put('eventbridge_version', version, p('version'))
+      .put('eventbridge_detail_type', detailType, p('detail-type'))
+      .putAll(envExtra, opts.prefix, 'eventbridge_')
+      .put('eventbridge_action', action, p('detail.action'))
+      .put('actor_kind', ACTOR_KINDS[actor.type], p('detail.actor.type'))
+      .putAll(detailExtra, p('detail'), 'detail_')
+      .put('channel_code', channel_code, p(`${e}.channel_code`))
+      .put('channel_account_code', channel_account_code, p(`${e}.channel_account_code`))
+      .putAll(itemExtra, p(e), 'entity_item_')
+      .putAll(entityExtra, p(`${e}.entity`), 'entity_')
+      .putAll(parentExtra, p(`${e}.parent`), 'parent_')
+    const changes = diffChanges(before, after)
+    const event = nonEmpty({
+      id: deriveId(id, i),
+      occurred_at: time,
+      action: dottedAction(entity_type, action),
+      actor: { type: ACTOR_TYPES[actor.type], id: actor.name, name: actor.name },
+      target: nonEmpty({ type: entity_type, id: String(entityId), name: entityName }),
+      parent: parent ? nonEmpty({ type: parentType, id: String(parentId), name: parentName }) : undefined,
+      changes: changes.length ? changes : undefined,
+      context: correlation_id === undefined ? undefined : { correlation_id },
+      source,
+      metadata: metadata.build(),
+    })!
     return {
-      id: deriveId(env.id, i),
-      occurred_at: env.time,
-      action: dottedAction(d.entity_type, d.action),
-      actor: { type: ACTOR_TYPES[d.actor.type], id: d.actor.name, name: d.actor.name },
-      target: { type: d.entity_type, id: String(id), ...(name ? { name } : {}) },
-      ...(e.parent
-        ? {
-            parent: {
-              type: e.parent.type,
-              id: String(e.parent.id),
-              ...(e.parent.name ? { name: e.parent.name } : {}),
-            },
-          }
-        : {}),
-      ...(changes.length ? { changes } : {}),
-      ...(d.correlation_id ? { context: { correlation_id: d.correlation_id } } : {}),
-      source: env.source,
-      metadata,
+      event,
+      from: {
+        id: p('id'),
+        occurred_at: p('time'),
+        action: [p('detail.entity_type'), p('detail.action')],
+        actor: [p('detail.actor.name')],
+        'target.type': p('detail.entity_type'),
+        'target.id': p(`${e}.entity.id`),
+        'target.name': p(`${e}.entity.name`),
+        'parent.type': p(`${e}.parent.type`),
+        'parent.id': p(`${e}.parent.id`),
+        'parent.name': p(`${e}.parent.name`),
+        changes: [p(`${e}.before`), p(`${e}.after`)],
+        context: [p('detail.correlation_id')],
+        source: p('source'),
+      },
     }
   })
 }

@@ -178,7 +178,60 @@ describe('input formats', () => {
       ),
       400,
     )
-    expect(ce.errors?.map((e) => e.path)).toContain('action')
+    expect(ce.errors?.map((e) => e.path)).toContain('data.action')
     await expectProblem(await send(key, native, { format: 'eventbridge', contentType: 'text/plain' }), 415)
+    const unknown = await expectProblem(
+      await send(key, native, { format: 'avro' }),
+      400,
+      /Unknown format "avro"/,
+    )
+    expect(unknown.errors?.[0]).toMatchObject({ path: 'format' })
+    expect(unknown.errors?.[0]?.message).toMatch(/eventbridge.*cloudevents.*record.*resource/)
+    const big = envelope('big')
+    big.detail.entities[0]!.entity = { id: 'oi-1', attributes: { blob: 'z'.repeat(2000) } } as never
+    const tooBig = await expectProblem(await send(key, big, { format: 'eventbridge' }), 400)
+    expect(tooBig.errors?.[0]?.path).toBe('detail.entities[0].entity.attributes')
+    const binary = await expectProblem(
+      await send(key, native, { headers: { 'ce-specversion': '1.0', 'ce-source': 's', 'ce-type': 't' } }),
+      400,
+    )
+    expect(binary.errors?.[0]?.path).toBe('ce-id')
+    const wrapped = await expectProblem(
+      await send(
+        key,
+        { specversion: '1.0', id: 'w', source: 's', type: 't', data: resource('someone-else') },
+        { contentType: 'application/cloudevents+json' },
+      ),
+      403,
+    )
+    expect(wrapped.errors?.[0]?.path).toBe('data.tenantId')
+  })
+
+  it('keeps what has no v1 field in metadata of the stored event', async () => {
+    const tenant = uniqueTenant('formats-meta')
+    const { key } = await mintKey(tenant)
+    const body = { ...envelope('eb-meta'), region: 'eu-west-1', 'replay-name': 'r-1' }
+    body.detail.entities[0] = { ...body.detail.entities[0]!, channel_code: 'web' } as never
+    expect((await send(key, body, { format: 'eventbridge' })).status).toBe(202)
+    await waitForEvents(tenant, 1)
+    const res = await SELF.fetch(`${BASE}/v1/events/eb-meta:0`, {
+      headers: { authorization: `Bearer ${key}` },
+    })
+    expect(res.status).toBe(200)
+    const stored = (await res.json()) as {
+      metadata: Record<string, unknown>
+      parent: unknown
+      action: string
+    }
+    expect(stored.action).toBe('order_item.update')
+    expect(stored.parent).toEqual({ type: 'order', id: '500' })
+    expect(stored.metadata).toMatchObject({
+      eventbridge_id: 'eb-meta',
+      eventbridge_region: 'eu-west-1',
+      'eventbridge_replay-name': 'r-1',
+      eventbridge_action: 'update',
+      actor_kind: 'user',
+      channel_code: 'web',
+    })
   })
 })

@@ -7,7 +7,7 @@ import { toPendingEvent } from '../../core/stored-event'
 import { validateEvents } from '../../core/validate-events'
 import type { AppEnv } from '../context'
 import { enqueueEvents } from '../ingest/enqueue'
-import { checkMediaType, FORMATS, selectFormat } from '../ingest/formats'
+import { checkMediaType, FORMAT_CHOICES, selectFormat } from '../ingest/formats'
 import { parseJson, readBodyText } from '../ingest/read-body'
 import { requireScope, tenantOf } from '../middleware/auth'
 import type { router } from '../openapi'
@@ -18,7 +18,7 @@ const acceptedSchema = z.object({ accepted: z.array(z.object({ id: z.string() })
 export const ingestRoutes = new Hono<AppEnv>().post('/v1/events', requireScope('events:write'), async (c) => {
   const tenant = tenantOf(c.get('auth'))
   const contentType = c.req.header('content-type')
-  const format = selectFormat(c.req.query('format'), contentType, c.req.raw.headers)
+  const format = selectFormat(c.req.query('format'), c.req.raw.headers)
   checkMediaType(format, contentType)
   const body = parseJson(await readBodyText(c.req.raw, LIMITS.maxBodyBytes))
   const now = Date.now()
@@ -46,7 +46,7 @@ export function documentIngest(app: ReturnType<typeof router>) {
     path: '/v1/events',
     tags: ['Events'],
     summary: 'Ingest one event, or a batch as {"events": [...]}',
-    description: `Needs the events:write scope. At most ${LIMITS.maxEventsPerRequest} events and ${LIMITS.maxBodyBytes} bytes per request. A 202 means every listed event is durably queued. Other formats: ?format=${Object.keys(FORMATS).join('|')}.`,
+    description: `Needs the events:write scope. At most ${LIMITS.maxEventsPerRequest} events and ${LIMITS.maxBodyBytes} bytes per request. A 202 means every listed event is durably queued. Other formats: ?format=${FORMAT_CHOICES.join('|')}; CloudEvents also by Content-Type application/cloudevents+json, application/cloudevents-batch+json, or a ce-specversion header (binary mode).`,
     security: bearerSecurity,
     request: {
       query: z.object({ format: z.string().optional() }),
