@@ -170,3 +170,26 @@ describe('keys API', () => {
     expect(list.data.every((k) => k.tenant === tenant)).toBe(true)
   })
 })
+
+describe('operator routes', () => {
+  it('refuse a tenant admin key: dead letters and the archive span every tenant', async () => {
+    const tenantAdmin = await mintKey(uniqueTenant('op'), ['admin'])
+    for (const [method, path] of [
+      ['GET', '/v1/admin/dead-letters'],
+      ['POST', '/v1/admin/dead-letters/replay'],
+      ['GET', '/v1/archive/status'],
+      ['POST', '/v1/archive/reconcile'],
+      ['POST', '/v1/archive/compact'],
+    ] as const) {
+      const res = await SELF.fetch(`${BASE}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${tenantAdmin.key}` },
+      })
+      await expectProblem(res, 403, /admin token/)
+    }
+    const ok = await SELF.fetch(`${BASE}/v1/archive/status`, {
+      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
+    })
+    expect(ok.status).toBe(200)
+  })
+})

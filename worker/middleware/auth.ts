@@ -84,6 +84,20 @@ export function requireScope(scope: Scope, opts: { allowAdminToken?: boolean } =
   })
 }
 
+/**
+ * Operator routes span every tenant (dead letters, the archive as a whole): only the admin
+ * token may call them, never a tenant's `admin` key.
+ */
+export function requireAdminToken() {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const auth = await resolve(c)
+    if (auth.kind !== 'admin-token')
+      throw forbidden('This operation spans all tenants; it needs the admin token.')
+    c.set('auth', auth)
+    await next()
+  })
+}
+
 /** The tenant of the authenticated key; routes that accept the admin token must not call it. */
 export function tenantOf(auth: Auth): string {
   if (auth.kind !== 'key') throw new DomainError('forbidden', 'This operation needs a tenant API key.')

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { listDeadLetters, replayDeadLetters } from '../../queue-consumer/dead-letter'
-import { requireScope } from '../middleware/auth'
+import { requireAdminToken } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
 
-const operatorOnly = requireScope('admin', { allowAdminToken: true })
+const operatorOnly = requireAdminToken()
 const limitQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) })
 
 export const adminRoutes = router()

@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { compactClosedDays } from '../../core/archive/compaction'
 import { mirrorStatus, reconcileMirror } from '../../core/archive/mirror'
-import { requireScope } from '../middleware/auth'
+import { requireAdminToken } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
 
-const operatorOnly = requireScope('admin', { allowAdminToken: true })
+const operatorOnly = requireAdminToken()
 const json = z.record(z.string(), z.any())
 const errors = { 401: problemResponse('Missing or unknown credentials'), 403: problemResponse('Not allowed') }
 

@@ -11,9 +11,9 @@ import { filtersOf, searchQuerySchema } from '../../core/search-filters'
 import { toPendingEvent } from '../../core/stored-event'
 import { validateEvents } from '../../core/validate-events'
 import type { AppEnv } from '../context'
-import { requireScope } from '../middleware/auth'
+import { requireAdminToken } from '../middleware/auth'
 
-const operator = requireScope('admin', { allowAdminToken: true })
+const operator = requireAdminToken()
 
 export const benchRoutes = new Hono<AppEnv>()
   .post('/__bench/accept', (c) => c.json({ accepted: [] }, 202))
