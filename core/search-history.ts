@@ -15,7 +15,22 @@ import type { StoredEvent } from './stored-event'
 
 export type HistoryOptions = { cutoff: string; maxArchiveDays?: number }
 
+// The list of a tenant's archive days is cached briefly per isolate: searches that stay in the
+// hot window then cost no R2 call. A day added meanwhile (a late event for an old day) shows
+// up within the TTL.
+const DAYS_TTL_MS = 30_000
+const daysCache = new Map<string, { days: string[]; expires: number }>()
+
 async function archivedDays(bucket: R2Bucket, tenant: string): Promise<string[]> {
+  const hit = daysCache.get(tenant)
+  if (hit && hit.expires > Date.now()) return hit.days
+  const days = await listArchivedDays(bucket, tenant)
+  if (daysCache.size > 10_000) daysCache.clear()
+  daysCache.set(tenant, { days, expires: Date.now() + DAYS_TTL_MS })
+  return days
+}
+
+async function listArchivedDays(bucket: R2Bucket, tenant: string): Promise<string[]> {
   const prefix = partitionPrefix(tenant, 'x').replace(/dt=x\/$/, '')
   const days: string[] = []
   let cursor: string | undefined
@@ -51,7 +66,8 @@ export async function searchHistory(
     .filter((d): d is string => Boolean(d))
     .sort()[0]!
   const lower = f.since?.slice(0, 10) ?? '0000-00-00'
-  const days = (await archivedDays(bucket, tenant)).filter((d) => d <= upper && d >= lower)
+  const days = (await archivedDays(bucket, tenant)).filter((d) => d <= upper && d >= lower && d <= cutoffDay)
+  if (days.length === 0) return { events, next: null }
   const budget = o.maxArchiveDays ?? 31
   const older: StoredEvent[] = []
   let read = 0
