@@ -5,16 +5,31 @@
 import { z } from 'zod'
 import { DomainError, type FieldError } from './errors'
 import { LIMITS } from './limits'
-import { type PendingEvent, pendingEventSchema } from './stored-event'
+import { ingestFactsSchema, type PendingEvent, pendingEventSchema } from './stored-event'
 
-export const QUEUE_MESSAGE_VERSION = 1
+export const QUEUE_MESSAGE_VERSION = 2
 
-export const queueMessageSchema = z.object({
-  v: z.literal(QUEUE_MESSAGE_VERSION),
+/** Version 1: every event carried its tenant, receipt time and ingest facts (still accepted). */
+const messageV1Schema = z.object({
+  v: z.literal(1),
   tenant: z.string().min(1),
   events: z.array(pendingEventSchema).min(1),
 })
-export type QueueMessageBody = z.infer<typeof queueMessageSchema>
+
+/**
+ * Version 2: what all events of one request share (tenant, receipt time, ingest facts) is
+ * sent once per message. About a quarter fewer bytes, and queues bill per 64 KB.
+ */
+const wireEventSchema = pendingEventSchema.omit({ v: true, tenant: true, received_at: true, ingest: true })
+const messageV2Schema = z.object({
+  v: z.literal(2),
+  tenant: z.string().min(1),
+  received_at: z.string(),
+  ingest: ingestFactsSchema,
+  events: z.array(wireEventSchema).min(1),
+})
+
+export type QueueMessageBody = { tenant: string; events: PendingEvent[] }
 
 const enc = new TextEncoder()
 const NON_ASCII = /[\u0080-\uffff]/
@@ -26,21 +41,23 @@ function byteLength(s: string): number {
 export type PackedMessage = { text: string; bytes: number; eventIds: string[] }
 
 /**
- * Packs one tenant's events into messages, in order. Throws a validation error naming every
- * event that is over the per-event size limit once serialized.
+ * Packs one tenant's events into messages, in order; events that share their receipt time and
+ * ingest facts share a message head. Throws a validation error naming every event that is over
+ * the per-event size limit once serialized.
  */
 export function packMessages(
   tenant: string,
   events: PendingEvent[],
   opts: { batch?: boolean } = {},
 ): PackedMessage[] {
-  const head = `{"v":${QUEUE_MESSAGE_VERSION},"tenant":${JSON.stringify(tenant)},"events":[`
-  const headBytes = byteLength(head) + 2
   const out: PackedMessage[] = []
   const tooLarge: FieldError[] = []
+  let shared: { received_at: string; ingest: PendingEvent['ingest'] } | undefined
+  let head = ''
+  let headBytes = 0
   let lines: string[] = []
   let ids: string[] = []
-  let bytes = headBytes
+  let bytes = 0
   const flush = () => {
     if (lines.length === 0) return
     out.push({ text: `${head}${lines.join(',')}]}`, bytes, eventIds: ids })
@@ -49,7 +66,19 @@ export function packMessages(
     bytes = headBytes
   }
   events.forEach((e, i) => {
-    const line = JSON.stringify(e)
+    const { v: _v, tenant: _t, received_at, ingest, ...rest } = e
+    if (
+      !shared ||
+      shared.received_at !== received_at ||
+      (shared.ingest !== ingest && JSON.stringify(shared.ingest) !== JSON.stringify(ingest))
+    ) {
+      flush()
+      shared = { received_at, ingest }
+      head = `{"v":${QUEUE_MESSAGE_VERSION},"tenant":${JSON.stringify(tenant)},"received_at":${JSON.stringify(received_at)},"ingest":${JSON.stringify(ingest)},"events":[`
+      headBytes = byteLength(head) + 2
+      bytes = headBytes
+    }
+    const line = JSON.stringify(rest)
     const size = byteLength(line) + 1
     if (size > LIMITS.maxEventBytes) {
       tooLarge.push({
@@ -95,7 +124,7 @@ export function groupForSend(messages: PackedMessage[]): PackedMessage[][] {
   return groups
 }
 
-/** Parses a delivered message body (JSON text, or an object when re-enqueued by replay). */
+/** Parses a delivered message body (JSON text, or an object when re-enqueued by replay), either version. */
 export function decodeQueueMessage(
   body: unknown,
 ): { success: true; data: QueueMessageBody } | { success: false; reason: string } {
@@ -107,6 +136,21 @@ export function decodeQueueMessage(
       return { success: false, reason: 'body is not JSON' }
     }
   }
-  const r = queueMessageSchema.safeParse(value)
-  return r.success ? r : { success: false, reason: r.error.issues[0]?.message ?? 'invalid' }
+  const version = (value as { v?: unknown } | null)?.v
+  if (version === 1) {
+    const r = messageV1Schema.safeParse(value)
+    return r.success
+      ? { success: true, data: r.data }
+      : { success: false, reason: r.error.issues[0]?.message ?? 'invalid' }
+  }
+  const r = messageV2Schema.safeParse(value)
+  if (!r.success) return { success: false, reason: r.error.issues[0]?.message ?? 'invalid' }
+  const { tenant, received_at, ingest } = r.data
+  return {
+    success: true,
+    data: {
+      tenant,
+      events: r.data.events.map((e) => ({ v: 1 as const, tenant, ...e, received_at, ingest })),
+    },
+  }
 }

@@ -90,7 +90,9 @@ export async function replayDeadLetters(env: Env, limit = 100) {
       skipped.push({ key: o.key, reason: 'not a valid queue message; fix or delete it by hand' })
       continue
     }
-    await env.EVENTS_QUEUE.send(msg.data, { contentType: 'json' })
+    // The original body goes back as it came (either message version), the consumer decodes it.
+    const original = letter.success ? letter.data.body : undefined
+    await env.EVENTS_QUEUE.send(original, { contentType: typeof original === 'string' ? 'text' : 'json' })
     await env.ARCHIVE.put(`${REPLAYED_PREFIX}${o.key.slice(DEAD_LETTER_PREFIX.length)}`, text)
     await env.ARCHIVE.delete(o.key)
     replayed++

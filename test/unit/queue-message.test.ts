@@ -62,6 +62,29 @@ describe('queue packing', () => {
     }
   })
 
+  it('sends what a request shares once per message, and still reads version 1 messages', () => {
+    const events = Array.from({ length: 100 }, (_, i) => ev(i))
+    const [m] = packMessages('acme', events, { batch: true })
+    const v1 = JSON.stringify({ v: 1, tenant: 'acme', events })
+    expect(m!.text.length).toBeLessThan(v1.length * 0.8)
+    const fromV1 = decodeQueueMessage(v1)
+    const fromV2 = decodeQueueMessage(m!.text)
+    expect(fromV1.success && fromV2.success).toBe(true)
+    if (fromV1.success && fromV2.success) expect(fromV2.data).toEqual(fromV1.data)
+  })
+
+  it('starts a new message head when events do not share their ingest facts', () => {
+    const a = ev(1)
+    const b = { ...ev(2), ingest: { key_id: 'other', request_id: 'r2' } }
+    const msgs = packMessages('acme', [a, b])
+    expect(msgs).toHaveLength(2)
+    const decoded = msgs.flatMap((m) => {
+      const d = decodeQueueMessage(m.text)
+      return d.success ? d.data.events : []
+    })
+    expect(decoded).toEqual([a, b])
+  })
+
   it('rejects bodies that are not a valid message', () => {
     expect(decodeQueueMessage('{nope').success).toBe(false)
     expect(decodeQueueMessage({ v: 2, tenant: 't', events: [] }).success).toBe(false)
