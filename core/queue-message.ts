@@ -139,9 +139,8 @@ export function decodeQueueMessage(
   const version = (value as { v?: unknown } | null)?.v
   if (version === 1) {
     const r = messageV1Schema.safeParse(value)
-    return r.success
-      ? { success: true, data: r.data }
-      : { success: false, reason: r.error.issues[0]?.message ?? 'invalid' }
+    if (!r.success) return { success: false, reason: r.error.issues[0]?.message ?? 'invalid' }
+    return { success: true, data: { tenant: r.data.tenant, events: r.data.events } }
   }
   const r = messageV2Schema.safeParse(value)
   if (!r.success) return { success: false, reason: r.error.issues[0]?.message ?? 'invalid' }
