@@ -60,7 +60,11 @@ try {
     }
   }
   const before = partitionStats(root)
-  await compactClosedDays(fsBucket(root), { now: new Date('2027-01-01T00:00:00Z'), maxPartitions: 10_000 })
+  const { failed } = await compactClosedDays(fsBucket(root), {
+    now: new Date('2027-01-01T00:00:00Z'),
+    maxPartitions: 10_000,
+  })
+  if (failed.length > 0) throw new Error(`compaction failed: ${JSON.stringify(failed)}`)
   const after = partitionStats(root)
   const compactedBytes = eventFiles(root).reduce((n, f) => n + statSync(f).size, 0)
 

@@ -5,6 +5,7 @@ import { enforceRetention } from '../core/archive/retention'
 import { database } from '../core/db/client'
 import type { Env } from '../core/env'
 import { issueAllCheckpoints } from '../queue-consumer/checkpoints'
+import { runCronJobs } from '../queue-consumer/cron'
 import { handleDeadLetterBatch } from '../queue-consumer/dead-letter'
 import { handleEventBatch } from '../queue-consumer/event-batch'
 import { app } from './app'
@@ -17,12 +18,13 @@ export default {
     else await handleEventBatch(batch, env)
   },
   async scheduled(_controller, env, ctx) {
-    // Checkpoints and compaction first, so the mirror run that follows carries their results.
     ctx.waitUntil(
-      issueAllCheckpoints(env)
-        .then(() => compactClosedDays(env.ARCHIVE))
-        .then(() => reconcileMirror(env))
-        .then(() => enforceRetention(database(env.DB), env, historyOptions(env).cutoff)),
+      runCronJobs([
+        ['checkpoints', () => issueAllCheckpoints(env)],
+        ['compaction', () => compactClosedDays(env.ARCHIVE)],
+        ['mirror', () => reconcileMirror(env)],
+        ['retention', () => enforceRetention(database(env.DB), env, historyOptions(env).cutoff)],
+      ]),
     )
   },
 } satisfies ExportedHandler<Env>

@@ -121,7 +121,11 @@ export async function compactPartition(
   return manifest
 }
 
-/** Compacts every closed partition with more than one file, at most `maxPartitions` per run. */
+/**
+ * Compacts every closed partition with more than one file, at most `maxPartitions` per run. A
+ * partition that fails (an unreadable object, say) is reported and skipped, so it cannot hold
+ * back every partition listed after it.
+ */
 export async function compactClosedDays(
   bucket: R2Bucket,
   opts: { graceDays?: number; maxPartitions?: number; now?: Date } = {},
@@ -129,17 +133,22 @@ export async function compactClosedDays(
   const today = (opts.now ?? new Date()).getTime()
   const closedBefore = new Date(today - (opts.graceDays ?? 1) * 86_400_000).toISOString().slice(0, 10)
   const max = opts.maxPartitions ?? 50
-  const done: Manifest[] = []
+  const manifests: Manifest[] = []
+  const failed: { tenant: string; dt: string; error: string }[] = []
   const tenants = (await listAll(bucket, ARCHIVE_PREFIX, '/')).prefixes
   for (const t of tenants) {
     const tenant = decodeURIComponent(t.slice(`${ARCHIVE_PREFIX}tenant=`.length, -1))
     for (const d of (await listAll(bucket, t, '/')).prefixes) {
       const dt = d.slice(t.length + 'dt='.length, -1)
       if (dt >= closedBefore) continue
-      const m = await compactPartition(bucket, tenant, dt)
-      if (m) done.push(m)
-      if (done.length >= max) return done
+      try {
+        const m = await compactPartition(bucket, tenant, dt)
+        if (m) manifests.push(m)
+      } catch (err) {
+        failed.push({ tenant, dt, error: err instanceof Error ? err.message : String(err) })
+      }
+      if (manifests.length + failed.length >= max) return { manifests, failed }
     }
   }
-  return done
+  return { manifests, failed }
 }

@@ -42,8 +42,13 @@ export const archiveRoutes = router()
       },
     }),
     async (c) => {
-      const manifests = await compactClosedDays(c.env.ARCHIVE, { graceDays: c.req.valid('query').grace_days })
-      return c.json({ compacted: manifests.length, manifests } as unknown as Record<string, never>, 200)
+      const { manifests, failed } = await compactClosedDays(c.env.ARCHIVE, {
+        graceDays: c.req.valid('query').grace_days,
+      })
+      return c.json(
+        { compacted: manifests.length, manifests, failed } as unknown as Record<string, never>,
+        200,
+      )
     },
   )
   .openapi(

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { loadRetentionConfig, retentionConfigSchema, retentionRules } from '../../athena/retention-rules'
+import { loadRetentionConfig, retentionConfigSchema, retentionRules } from '../../../athena/retention-rules'
 
 describe('retention rules from one config', () => {
   it('derive the hot window, R2 locks and S3 Object Lock from retention.config.json', () => {

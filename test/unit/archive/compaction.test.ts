@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
@@ -10,12 +10,12 @@ import {
   compactPartition,
   type Manifest,
   manifestKey,
-} from '../../core/archive/compaction'
-import { verifyArchive } from '../../verifier/verify-archive'
-import { writeArchive } from '../support/archive-fixture'
-import { DUCK_COLUMNS } from '../support/athena-local'
-import { fsBucket } from '../support/fs-bucket'
-import { walk } from '../support/walk'
+} from '../../../core/archive/compaction'
+import { verifyArchive } from '../../../verifier/verify-archive'
+import { writeArchive } from '../../support/archive-fixture'
+import { DUCK_COLUMNS } from '../../support/athena-local'
+import { fsBucket } from '../../support/fs-bucket'
+import { walk } from '../../support/walk'
 
 const roots: string[] = []
 afterAll(() => {
@@ -52,7 +52,10 @@ describe('compaction', () => {
     const { root, keys } = await fixture()
     expect(filesIn(root, '2026-01-01').length).toBeGreaterThan(1)
     const before = await duckCount(root)
-    const manifests = await compactClosedDays(fsBucket(root), { now: new Date('2026-02-01T00:00:00Z') })
+    const { manifests, failed } = await compactClosedDays(fsBucket(root), {
+      now: new Date('2026-02-01T00:00:00Z'),
+    })
+    expect(failed).toEqual([])
     expect(manifests.map((m) => m.dt).sort()).toEqual(['2026-01-01', '2026-01-02', '2026-01-03'])
     for (const m of manifests) {
       const files = filesIn(root, m.dt)
@@ -74,12 +77,28 @@ describe('compaction', () => {
     expect(await duckCount(root)).toEqual(before)
     expect((await verifyArchive(root, keys)).ok).toBe(true)
     // A second run has nothing to do.
-    expect(await compactClosedDays(fsBucket(root), { now: new Date('2026-02-01T00:00:00Z') })).toEqual([])
+    expect(await compactClosedDays(fsBucket(root), { now: new Date('2026-02-01T00:00:00Z') })).toEqual({
+      manifests: [],
+      failed: [],
+    })
+  })
+
+  it('reports a partition it cannot read and still compacts the ones after it', async () => {
+    const { root } = await fixture()
+    // A file that is not gzip, in the first partition listed.
+    writeFileSync(join(root, 'events/tenant=acme/dt=2026-01-01/000000000999-000000000999.ndjson.gz'), 'oops')
+    const { manifests, failed } = await compactClosedDays(fsBucket(root), {
+      now: new Date('2026-02-01T00:00:00Z'),
+    })
+    expect(failed.map((f) => f.dt)).toEqual(['2026-01-01'])
+    expect(manifests.map((m) => m.dt).sort()).toEqual(['2026-01-02', '2026-01-03'])
+    // The unreadable partition is left exactly as it was.
+    expect(filesIn(root, '2026-01-01').length).toBeGreaterThan(2)
   })
 
   it('leaves open days alone', async () => {
     const { root } = await fixture()
-    const done = await compactClosedDays(fsBucket(root), {
+    const { manifests: done } = await compactClosedDays(fsBucket(root), {
       now: new Date('2026-01-03T12:00:00Z'),
       graceDays: 1,
     })
