@@ -9,8 +9,20 @@ describe('retention rules from one config', () => {
     expect(r.wrangler_toml_vars.HOT_RETENTION_DAYS).toBe(String(c.hot_days))
     expect(r.terraform_tfvars.object_lock_days).toBe(c.archive_retention_days)
     expect(r.r2_commands.join('\n')).toContain(`--retention-days ${c.archive_retention_days}`)
+    expect(r.r2_commands.join('\n')).toContain(`events/ --expire-days ${c.archive_retention_days}`)
     // wrangler.toml must carry the same hot window.
     expect(readFileSync('wrangler.toml', 'utf8')).toContain(`HOT_RETENTION_DAYS = "${c.hot_days}"`)
+  })
+
+  it('never lock an R2 prefix that compaction deletes or rewrites objects under', () => {
+    const r = retentionRules(loadRetentionConfig())
+    const locked = r.r2_commands
+      .filter((cmd) => cmd.includes(' lock add '))
+      .map((cmd) => /--prefix (\S+)/.exec(cmd)?.[1] ?? '')
+    expect(locked).toEqual(['checkpoints/'])
+    for (const l of locked)
+      for (const w of r.rewritten_prefixes)
+        expect(l.startsWith(w) || w.startsWith(l), `${l} vs ${w}`).toBe(false)
   })
 
   it('refuses an archive that would expire before the hot window', () => {
