@@ -70,7 +70,8 @@ export async function runQuery(
         header = values.map(String)
         continue
       }
-      rows.push(Object.fromEntries(header.map((h, i) => [h, values[i] ?? null])) as AthenaRow)
+      const row = Object.fromEntries(header.map((h, i) => [h, values[i] ?? null]))
+      rows.push({ ...row, seq: Number(row.seq) } as AthenaRow)
     }
     token = page.NextToken
   } while (token)

@@ -1,6 +1,9 @@
 // Typed Athena queries for the same questions the search API answers. Values never enter the
 // SQL text: they travel as ExecutionParameters, which Athena substitutes as literals, so each
 // is validated and rendered as a quoted SQL string literal ('' doubling) here.
+// Every query keeps one row per (dt, seq): while compaction swaps a day's small files for the
+// merged part, both can be listed for a moment (docs/archive.md, "Compaction"), and a copy of
+// an event is the same line, so keeping the first is exact.
 import { z } from 'zod'
 
 export const athenaQuerySchema = z
@@ -39,7 +42,7 @@ export const COLUMNS = [
   'tenant',
   'dt',
 ] as const
-export type AthenaRow = Record<(typeof COLUMNS)[number], string | null>
+export type AthenaRow = Omit<Record<(typeof COLUMNS)[number], string | null>, 'seq'> & { seq: number }
 
 const MAX_VALUE = 1024
 
@@ -86,11 +89,16 @@ export function buildQuery(input: AthenaQuery, opts: { database: string; table: 
   eq('source', q.source)
   eq('outcome.status', q.outcome)
   eq('context.correlation_id', q.correlation_id)
-  const sql = `SELECT id, seq, occurred_at, action, actor.type AS actor_type, actor.id AS actor_id,
-  target.type AS target_type, target.id AS target_id, parent.type AS parent_type, parent.id AS parent_id,
-  outcome.status AS outcome, source, context.correlation_id AS correlation_id, context.ip AS ip, tenant, dt
-FROM "${opts.database}"."${opts.table}"
-WHERE ${where.join('\n  AND ')}
+  const sql = `SELECT ${COLUMNS.join(', ')}
+FROM (
+  SELECT id, seq, occurred_at, action, actor.type AS actor_type, actor.id AS actor_id,
+    target.type AS target_type, target.id AS target_id, parent.type AS parent_type, parent.id AS parent_id,
+    outcome.status AS outcome, source, context.correlation_id AS correlation_id, context.ip AS ip, tenant, dt,
+    row_number() OVER (PARTITION BY dt, seq ORDER BY hash) AS copy_no
+  FROM "${opts.database}"."${opts.table}"
+  WHERE ${where.join('\n    AND ')}
+)
+WHERE copy_no = 1
 ORDER BY occurred_at DESC, id DESC
 LIMIT ${q.limit}`
   return { sql, parameters: params.map(sqlLiteral) }

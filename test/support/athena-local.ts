@@ -1,7 +1,9 @@
 // A local stand-in for Amazon Athena: an HTTP server on 127.0.0.1 speaking Athena's JSON
 // protocol (StartQueryExecution, GetQueryExecution, GetQueryResults) that runs the SQL in
-// DuckDB over an archive directory laid out like the S3 mirror. ExecutionParameters are
-// substituted as literals in place of each `?`, exactly as Athena does.
+// DuckDB over an archive directory laid out like the S3 mirror. Each ExecutionParameter must be
+// one literal (a quoted string with '' for a quote, or a number), as Athena requires; it is
+// parsed and bound to its `?` through a DuckDB prepared statement, never spliced into the SQL,
+// and anything else is refused the way Athena refuses it.
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { DuckDBInstance } from '@duckdb/node-api'
@@ -49,18 +51,32 @@ export const DUCK_COLUMNS = `{${ARCHIVE_COLUMNS.map(([n, t]) => `'${n}': '${duck
 
 type Result = { columns: string[]; rows: (string | null)[][] } | { error: string }
 
-function substitute(sql: string, params: string[]): string {
+type Bound = string | number
+
+/** One ExecutionParameter as the value it stands for; anything but a single literal is refused. */
+export function parseParameter(p: string): Bound {
+  const str = /^'((?:[^']|'')*)'$/s.exec(p)
+  if (str) return str[1]!.replace(/''/g, "'")
+  if (/^-?\d+(\.\d+)?$/.test(p)) return Number(p)
+  throw Object.assign(new Error(`ExecutionParameter is not a literal: ${p.slice(0, 80)}`), {
+    type: 'InvalidRequestException',
+  })
+}
+
+/** The SQL with each `?` outside string literals numbered ($1, $2, ...) for binding. */
+function numberPlaceholders(sql: string, count: number): string {
   let out = ''
   let i = 0
   let inString = false
   for (const ch of sql) {
     if (ch === "'") inString = !inString
-    if (ch === '?' && !inString) {
-      if (i >= params.length) throw new Error('more ? than ExecutionParameters')
-      out += params[i++]
-    } else out += ch
+    if (ch === '?' && !inString) out += `$${++i}`
+    else out += ch
   }
-  if (i !== params.length) throw new Error('more ExecutionParameters than ?')
+  if (i !== count)
+    throw Object.assign(new Error(`the query has ${i} parameters, ${count} ExecutionParameters were given`), {
+      type: 'InvalidRequestException',
+    })
   return out
 }
 
@@ -78,16 +94,17 @@ export async function startLocalAthena(o: {
   )
   const results = new Map<string, Result>()
   const polls = new Map<string, number>()
-  const executed: string[] = []
+  const executed: { sql: string; values: Bound[] }[] = []
   let n = 0
 
   const handlers: Record<string, (body: Record<string, unknown>) => Promise<unknown>> = {
     async StartQueryExecution(b) {
+      const params = ((b.ExecutionParameters as string[] | undefined) ?? []).map(parseParameter)
+      const sql = numberPlaceholders(String(b.QueryString), params.length)
       const id = `q-${++n}`
+      executed.push({ sql, values: params })
       try {
-        const sql = substitute(String(b.QueryString), (b.ExecutionParameters as string[] | undefined) ?? [])
-        executed.push(sql)
-        const r = await conn.runAndReadAll(sql)
+        const r = await conn.runAndReadAll(sql, params)
         results.set(id, {
           columns: r.columnNames(),
           rows: r.getRows().map((row) => row.map((v) => (v === null || v === undefined ? null : String(v)))),

@@ -1,16 +1,27 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { gunzipSync } from 'node:zlib'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { AthenaClient } from '@aws-sdk/client-athena'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runQuery } from '../../../athena/client'
 import { athenaDdl } from '../../../athena/ddl'
 import { buildQuery, sqlLiteral } from '../../../athena/query'
+import { padSeq } from '../../../core/partition'
 import type { StoredEvent } from '../../../core/stored-event'
 import { writeArchive } from '../../support/archive-fixture'
 import { startLocalAthena } from '../../support/athena-local'
 import { walk } from '../../support/walk'
+
+const HOSTILE = [
+  "alpha' OR '1'='1",
+  "x'; DROP VIEW audit_log.events; --",
+  'ünïcødé ☃ 𝄞 \u202e',
+  "'",
+  '\\',
+  '$1 ? ?',
+  `${"'".repeat(60)}${'é'.repeat(60)}`,
+]
 
 let root: string
 let athena: Awaited<ReturnType<typeof startLocalAthena>>
@@ -24,6 +35,27 @@ beforeAll(async () => {
     { tenant: 'alpha', batches: [40, 30, 30], day: (i) => i % 4 },
     { tenant: 'beta', batches: [20], day: () => 1 },
   ])
+  // Events whose values are what an attacker would send as query values, to be found exactly.
+  const template = JSON.parse(
+    gunzipSync(readFileSync(walk(join(root, 'events'))[0]!))
+      .toString('utf8')
+      .split('\n')[0]!,
+  ) as StoredEvent
+  const hostileEvents = HOSTILE.map((v, i) => ({
+    ...template,
+    tenant: 'alpha',
+    id: `hostile-${i}`,
+    seq: 900_000 + i,
+    occurred_at: '2026-01-02T12:00:00.000Z',
+    actor: { type: 'user', id: v },
+    target: { type: 'doc', id: v },
+    source: v,
+  }))
+  mkdirSync(join(root, 'events/tenant=alpha/dt=2026-01-02'), { recursive: true })
+  writeFileSync(
+    join(root, 'events/tenant=alpha/dt=2026-01-02/000000900000-000000900009.ndjson.gz'),
+    gzipSync(hostileEvents.map((e) => `${JSON.stringify(e)}\n`).join('')),
+  )
   lines = walk(join(root, 'events')).flatMap((f) =>
     gunzipSync(readFileSync(f))
       .toString('utf8')
@@ -81,6 +113,26 @@ describe('Athena client against a local Athena-protocol endpoint (real SDK, Duck
     expect(Number(one.seq)).toBeGreaterThan(0)
   })
 
+  it('returns each event once while a day is mid-compaction (small files and merged part both listed)', async () => {
+    const dir = join(root, 'events/tenant=alpha/dt=2026-01-02')
+    const small = walk(dir).filter((f) => !f.includes('900000'))
+    expect(small.length).toBeGreaterThan(1)
+    const merged = small
+      .flatMap((f) => gunzipSync(readFileSync(f)).toString('utf8').split('\n').filter(Boolean))
+      .sort((a, b) => JSON.parse(a).seq - JSON.parse(b).seq)
+    const seqs = merged.map((l) => JSON.parse(l).seq as number)
+    const part = join(dir, `${padSeq(seqs[0]!)}-${padSeq(seqs.at(-1)!)}.ndjson.gz`)
+    writeFileSync(part, gzipSync(`${merged.join('\n')}\n`))
+    try {
+      const rows = await runQuery(client, { tenant: 'alpha', from: '2026-01-02', to: '2026-01-02' }, opts)
+      expect(rows.map((r) => r.id)).toEqual(
+        expected((e) => e.tenant === 'alpha' && e.occurred_at.startsWith('2026-01-02')),
+      )
+    } finally {
+      rmSync(part)
+    }
+  })
+
   it('pages through results and keeps tenants apart', async () => {
     const rows = await runQuery(
       client,
@@ -91,22 +143,43 @@ describe('Athena client against a local Athena-protocol endpoint (real SDK, Duck
     expect(new Set(rows.map((r) => r.tenant))).toEqual(new Set(['beta']))
   })
 
-  it('passes hostile values safely as parameters, never as SQL', async () => {
-    for (const hostile of [
-      "alpha' OR '1'='1",
-      "x'; DROP VIEW audit_log.events; --",
-      'ünïcødé ☃',
-      "'",
-      '\\',
-    ]) {
-      const rows = await runQuery(client, { tenant: hostile, from: '2026-01-01', to: '2026-01-02' }, opts)
-      expect(rows).toEqual([])
+  it('passes hostile values safely as parameters, never as SQL, and finds them exactly', async () => {
+    const day = { tenant: 'alpha', from: '2026-01-01', to: '2026-01-03' }
+    for (const [i, hostile] of HOSTILE.entries()) {
+      expect(await runQuery(client, { tenant: hostile, from: '2026-01-01', to: '2026-01-02' }, opts)).toEqual(
+        [],
+      )
+      for (const q of [
+        { actor_id: hostile },
+        { target_type: 'doc', target_id: hostile, include_children: true },
+        { source: hostile },
+        { action: `${hostile}*` },
+      ]) {
+        const rows = await runQuery(client, { ...day, ...q }, opts)
+        const want = 'action' in q ? [] : [`hostile-${i}`]
+        expect(
+          rows.map((r) => r.id),
+          JSON.stringify(q).slice(0, 80),
+        ).toEqual(want)
+      }
     }
-    for (const sql of athena.executed) expect(sql).not.toMatch(/tenant = 'alpha' OR/)
+    for (const { sql } of athena.executed) for (const h of HOSTILE) expect(sql).not.toContain(h)
     // The view survived the DROP attempt.
     expect(
       (await runQuery(client, { tenant: 'beta', from: '2026-01-01', to: '2026-01-31' }, opts)).length,
     ).toBe(20)
+    // Refused before anything reaches Athena: oversize values, control characters, empty tenant,
+    // a range over the cap.
+    const refused = [
+      { ...day, actor_id: 'x'.repeat(2000) },
+      { ...day, source: 'a\u0000b' },
+      { ...day, tenant: '' },
+      { tenant: 't', from: '2026-01-01', to: '2026-03-01' },
+      { tenant: 't', from: "2026-01-01' OR 1=1", to: '2026-01-02' },
+    ]
+    const before = athena.executed.length
+    for (const q of refused) await expect(runQuery(client, q, opts)).rejects.toThrow()
+    expect(athena.executed.length).toBe(before)
     expect(() => sqlLiteral('x'.repeat(2000))).toThrow(/at most 1024/)
     expect(() => sqlLiteral('a\u0000b')).toThrow(/control characters/)
     expect(() =>
@@ -115,12 +188,20 @@ describe('Athena client against a local Athena-protocol endpoint (real SDK, Duck
         { database: 'audit_log', table: 'events' },
       ),
     ).toThrow(/cap is 31/)
-    expect(() =>
-      buildQuery(
-        { tenant: '', from: '2026-01-01', to: '2026-01-02' },
-        { database: 'audit_log', table: 'events' },
-      ),
-    ).toThrow()
+  })
+
+  it('refuses an ExecutionParameter that is not one literal, as Athena does', async () => {
+    const { StartQueryExecutionCommand } = await import('@aws-sdk/client-athena')
+    for (const p of ["'a' OR '1'='1'", "'unterminated", '1; DROP VIEW audit_log.events', 'tenant']) {
+      await expect(
+        client.send(
+          new StartQueryExecutionCommand({
+            QueryString: 'SELECT count(*) FROM audit_log.events WHERE tenant = ?',
+            ExecutionParameters: [p],
+          }),
+        ),
+      ).rejects.toThrow(/not a literal/)
+    }
   })
 
   it('prints DDL with partition projection and refuses unsafe names', () => {
