@@ -4,6 +4,7 @@ import { reconcileMirror } from '../core/archive/mirror'
 import { enforceRetention } from '../core/archive/retention'
 import { database } from '../core/db/client'
 import type { Env } from '../core/env'
+import { handleArchiveNotifications } from '../queue-consumer/archive-notifications'
 import { issueAllCheckpoints } from '../queue-consumer/checkpoints'
 import { runCronJobs } from '../queue-consumer/cron'
 import { handleDeadLetterBatch } from '../queue-consumer/dead-letter'
@@ -15,6 +16,7 @@ export default {
   fetch: app.fetch,
   async queue(batch, env) {
     if (batch.queue.endsWith('-dlq')) await handleDeadLetterBatch(batch, env)
+    else if (batch.queue.endsWith('-archive-notifications')) await handleArchiveNotifications(batch, env)
     else await handleEventBatch(batch, env)
   },
   async scheduled(_controller, env, ctx) {

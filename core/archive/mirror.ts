@@ -1,54 +1,44 @@
-// R2 -> S3 mirror (Athena reads only S3). Invariants:
-// - S3 holds the same keys as R2 (under an optional prefix), byte for byte: every upload carries
-//   Content-MD5, so S3 refuses a corrupted body, and the returned ETag is checked against it.
-// - Idempotent and resumable: each run compares listings and copies only what is missing or
-//   differs, at most `maxCopies` objects, so an interrupted or partial run is finished by the next.
-// Production triggers it from R2 event notifications as well; the cron reconciler below is
-// what guarantees convergence and is the path that runs locally.
-import { createHash } from 'node:crypto'
-import { AwsClient } from 'aws4fetch'
-import type { Env } from '../env'
+// R2 -> S3 mirror reconciler (Athena reads only S3). Invariants:
+// - S3 holds the same keys as R2 (under an optional prefix), byte for byte (s3-mirror.ts checks
+//   every upload's MD5); an object whose size or ETag differs is copied again.
+// - Bounded and resumable: a run walks R2 from a cursor kept in R2 (`mirror-state/`), comparing
+//   one listing page at a time with the same key range in S3, and stops after `maxPages` pages
+//   or `maxCopies` copies; the next run carries on from there, and a finished sweep starts over.
+//   Re-running any range is harmless, so an interrupted run loses nothing.
+// - S3 deletes only what compaction superseded: an events/ object that R2 no longer has, whose
+//   seq range the partition's manifest covers, once every part that manifest names is in S3 with
+//   the same size. Anything else S3 holds and R2 lacks is reported, never deleted.
+// Production also copies on R2 event notifications (mirrorObject); the reconciler is what
+// guarantees convergence, and the path that runs locally.
+import { ARCHIVE_PREFIX, parseArchiveKey } from '../partition'
+import { type Manifest, manifestKey } from './compaction'
+import {
+  deleteS3,
+  headS3,
+  type Listed,
+  listS3,
+  MIRROR_DISABLED_REASON,
+  type MirrorEnv,
+  mirrorOf,
+  putS3,
+  type S3Mirror,
+  sameObject,
+} from './s3-mirror'
+
+export { type MirrorEnv, mirrorOf } from './s3-mirror'
 
 export const MIRRORED_PREFIXES = ['events/', 'checkpoints/', 'manifests/']
+export const MIRROR_STATE_KEY = 'mirror-state/cursor.json'
 
-export type MirrorEnv = Pick<
-  Env,
-  | 'ARCHIVE'
-  | 'S3_ENDPOINT'
-  | 'S3_BUCKET'
-  | 'S3_REGION'
-  | 'S3_ACCESS_KEY_ID'
-  | 'S3_SECRET_ACCESS_KEY'
-  | 'S3_PREFIX'
->
+type MirrorState = { prefix: number; after: string; sweeps: number; last_sweep_at: string | null }
+const START: MirrorState = { prefix: 0, after: '', sweeps: 0, last_sweep_at: null }
 
-type Listed = { size: number; etag: string }
-type Mirror = { client: AwsClient; base: string; prefix: string }
-
-export function mirrorOf(env: MirrorEnv): Mirror | null {
-  if (!env.S3_ENDPOINT || !env.S3_BUCKET || !env.S3_ACCESS_KEY_ID || !env.S3_SECRET_ACCESS_KEY) return null
-  const client = new AwsClient({
-    accessKeyId: env.S3_ACCESS_KEY_ID,
-    secretAccessKey: env.S3_SECRET_ACCESS_KEY,
-    region: env.S3_REGION ?? 'us-east-1',
-    service: 's3',
-  })
-  return {
-    client,
-    base: `${env.S3_ENDPOINT.replace(/\/$/, '')}/${env.S3_BUCKET}`,
-    prefix: env.S3_PREFIX ?? '',
-  }
+async function loadState(bucket: R2Bucket): Promise<MirrorState> {
+  const obj = await bucket.get(MIRROR_STATE_KEY)
+  if (!obj) return { ...START }
+  const s = JSON.parse(await obj.text()) as MirrorState
+  return s.prefix >= 0 && s.prefix < MIRRORED_PREFIXES.length ? s : { ...START }
 }
-
-const unquote = (s: string) => s.replace(/^"|"$/g, '').replace(/&quot;/g, '')
-const unescapeXml = (s: string) =>
-  s
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&')
-const encodeKey = (key: string) => key.split('/').map(encodeURIComponent).join('/')
 
 async function listR2(bucket: R2Bucket, prefix: string): Promise<Map<string, Listed>> {
   const out = new Map<string, Listed>()
@@ -61,121 +51,162 @@ async function listR2(bucket: R2Bucket, prefix: string): Promise<Map<string, Lis
   return out
 }
 
-async function listS3(m: Mirror, prefix: string): Promise<Map<string, Listed>> {
-  const out = new Map<string, Listed>()
-  let token: string | undefined
-  do {
-    const url = new URL(m.base)
-    url.searchParams.set('list-type', '2')
-    url.searchParams.set('prefix', m.prefix + prefix)
-    if (token) url.searchParams.set('continuation-token', token)
-    const res = await m.client.fetch(url.toString())
-    if (!res.ok) throw new Error(`S3 list failed: ${res.status} ${await res.text()}`)
-    const xml = await res.text()
-    for (const c of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
-      const body = c[1]!
-      const key = unescapeXml(/<Key>([\s\S]*?)<\/Key>/.exec(body)?.[1] ?? '')
-      out.set(key.slice(m.prefix.length), {
-        size: Number(/<Size>(\d+)<\/Size>/.exec(body)?.[1] ?? -1),
-        etag: unquote(/<ETag>([\s\S]*?)<\/ETag>/.exec(body)?.[1] ?? ''),
-      })
-    }
-    token = /<IsTruncated>true<\/IsTruncated>/.test(xml)
-      ? unescapeXml(/<NextContinuationToken>([\s\S]*?)<\/NextContinuationToken>/.exec(xml)?.[1] ?? '')
-      : undefined
-  } while (token)
-  return out
+/** Copies one R2 object to S3; 0 when it is gone from R2 (the next sweep sees why). */
+async function copy(bucket: R2Bucket, m: S3Mirror, key: string): Promise<number> {
+  const obj = await bucket.get(key)
+  if (!obj) return 0
+  const body = new Uint8Array(await obj.arrayBuffer())
+  await putS3(m, key, body, obj.httpMetadata?.contentType ?? 'application/octet-stream')
+  return body.byteLength
 }
 
-/**
- * Objects in R2 that S3 lacks or holds different bytes of, and archive objects S3 still has
- * that R2 no longer does (superseded by compaction).
- */
-async function backlog(env: MirrorEnv, m: Mirror) {
+/** The seq range an archive object name covers, or null for a name that is not one. */
+function seqRange(key: string): [number, number] | null {
+  const m = /^(\d{12})-(\d{12})\.ndjson\.gz$/.exec(parseArchiveKey(key)?.name ?? '')
+  return m ? [Number(m[1]), Number(m[2])] : null
+}
+
+/** Whether an S3-only events/ object was superseded by a compaction whose parts S3 holds. */
+async function supersededInS3(
+  bucket: R2Bucket,
+  m: S3Mirror,
+  key: string,
+  s3: Map<string, Listed>,
+  manifests: Map<string, Manifest | null>,
+): Promise<boolean> {
+  const part = parseArchiveKey(key)
+  const range = seqRange(key)
+  if (!part || !range) return false
+  const mk = manifestKey(part.tenant, part.dt)
+  if (!manifests.has(mk)) {
+    const obj = await bucket.get(mk)
+    manifests.set(mk, obj ? ((await obj.json()) as Manifest) : null)
+  }
+  const manifest = manifests.get(mk)
+  if (!manifest || manifest.files.length === 0 || manifest.files.some((f) => f.key === key)) return false
+  const first = Math.min(...manifest.files.map((f) => f.first_seq))
+  const last = Math.max(...manifest.files.map((f) => f.last_seq))
+  if (range[0] < first || range[1] > last) return false
+  for (const f of manifest.files) {
+    const there = s3.get(f.key) ?? (await headS3(m, f.key))
+    if (!there || there.size !== f.bytes) return false
+  }
+  return true
+}
+
+export type ReconcileOptions = { maxCopies?: number; maxPages?: number; pageSize?: number }
+
+/** One bounded step of the sweep; returns what it did and where the cursor stands. */
+export async function reconcileMirror(env: MirrorEnv, o: ReconcileOptions = {}) {
+  const m = mirrorOf(env)
+  if (!m) return { enabled: false as const, reason: MIRROR_DISABLED_REASON, copied: 0, bytes: 0, deleted: 0 }
+  const maxCopies = o.maxCopies ?? 500
+  const maxPages = o.maxPages ?? 20
+  const state = await loadState(env.ARCHIVE)
+  const manifests = new Map<string, Manifest | null>()
+  const kept: string[] = []
+  let copied = 0
+  let bytes = 0
+  let deleted = 0
+  let compared = 0
+  let pages = 0
+  let sweepFinished = false
+  while (pages < maxPages && copied < maxCopies && !sweepFinished) {
+    const prefix = MIRRORED_PREFIXES[state.prefix]!
+    const page = await env.ARCHIVE.list({
+      prefix,
+      ...(state.after ? { startAfter: state.after } : {}),
+      limit: o.pageSize ?? 1000,
+    })
+    pages++
+    const last = page.truncated ? page.objects.at(-1)?.key : undefined
+    const s3 = await listS3(m, prefix, { startAfter: state.after || undefined, until: last })
+    let budgetHit = false
+    for (const obj of page.objects) {
+      if (copied >= maxCopies) {
+        budgetHit = true
+        break
+      }
+      compared++
+      if (!sameObject({ size: obj.size, etag: obj.etag }, s3.get(obj.key))) {
+        bytes += await copy(env.ARCHIVE, m, obj.key)
+        copied++
+      }
+      state.after = obj.key
+    }
+    if (budgetHit) break
+    if (prefix === ARCHIVE_PREFIX) {
+      const inR2 = new Set(page.objects.map((x) => x.key))
+      for (const key of s3.keys()) {
+        if (inR2.has(key)) continue
+        if (await supersededInS3(env.ARCHIVE, m, key, s3, manifests)) {
+          await deleteS3(m, key)
+          deleted++
+        } else kept.push(key)
+      }
+    }
+    if (last) continue
+    // This prefix is done: on to the next, or the sweep is complete.
+    state.after = ''
+    state.prefix++
+    if (state.prefix === MIRRORED_PREFIXES.length) {
+      state.prefix = 0
+      state.sweeps++
+      state.last_sweep_at = new Date().toISOString()
+      sweepFinished = true
+    }
+  }
+  await env.ARCHIVE.put(MIRROR_STATE_KEY, JSON.stringify(state), {
+    httpMetadata: { contentType: 'application/json' },
+  })
+  return {
+    enabled: true as const,
+    copied,
+    bytes,
+    deleted,
+    compared,
+    pages,
+    sweep_finished: sweepFinished,
+    cursor: { prefix: MIRRORED_PREFIXES[state.prefix]!, after: state.after },
+    s3_only_kept: kept.slice(0, 20),
+  }
+}
+
+/** Copies one object named by an R2 event notification (put, copy or multipart completion). */
+export async function mirrorObject(env: MirrorEnv, key: string): Promise<number> {
+  const m = mirrorOf(env)
+  if (!m || !MIRRORED_PREFIXES.some((p) => key.startsWith(p))) return 0
+  return copy(env.ARCHIVE, m, key)
+}
+
+/** The whole backlog, from full listings of both stores (the status route; not the cron). */
+export async function mirrorStatus(env: MirrorEnv) {
+  const m = mirrorOf(env)
+  if (!m) return { enabled: false as const, reason: MIRROR_DISABLED_REASON }
   const missing: { key: string; size: number }[] = []
-  const stale: string[] = []
   let r2Objects = 0
   let s3Objects = 0
+  let s3Only = 0
   for (const prefix of MIRRORED_PREFIXES) {
     const [r2, s3] = await Promise.all([listR2(env.ARCHIVE, prefix), listS3(m, prefix)])
     r2Objects += r2.size
     s3Objects += s3.size
-    for (const [key, o] of r2) {
-      const there = s3.get(key)
-      const multipart = o.etag.includes('-') || there?.etag.includes('-')
-      if (!there || there.size !== o.size || (!multipart && there.etag !== o.etag))
-        missing.push({ key, size: o.size })
-    }
-    if (prefix === 'events/') for (const key of s3.keys()) if (!r2.has(key)) stale.push(key)
+    for (const [key, o] of r2) if (!sameObject(o, s3.get(key))) missing.push({ key, size: o.size })
+    for (const key of s3.keys()) if (!r2.has(key)) s3Only++
   }
-  return { missing, stale, r2Objects, s3Objects }
-}
-
-export async function mirrorStatus(env: MirrorEnv) {
-  const m = mirrorOf(env)
-  if (!m)
-    return { enabled: false as const, reason: 'S3_ENDPOINT, S3_BUCKET and S3 credentials are not configured' }
-  const b = await backlog(env, m)
+  const state = await loadState(env.ARCHIVE)
   return {
     enabled: true as const,
-    r2_objects: b.r2Objects,
-    s3_objects: b.s3Objects,
-    missing_objects: b.missing.length,
-    missing_bytes: b.missing.reduce((n, o) => n + o.size, 0),
-    superseded_objects: b.stale.length,
-    oldest_missing: b.missing.slice(0, 20).map((o) => o.key),
+    r2_objects: r2Objects,
+    s3_objects: s3Objects,
+    missing_objects: missing.length,
+    missing_bytes: missing.reduce((n, o) => n + o.size, 0),
+    s3_only_objects: s3Only,
+    oldest_missing: missing.slice(0, 20).map((o) => o.key),
+    cursor: { prefix: MIRRORED_PREFIXES[state.prefix]!, after: state.after },
+    sweeps: state.sweeps,
+    last_sweep_at: state.last_sweep_at,
   }
-}
-
-async function copy(env: MirrorEnv, m: Mirror, key: string): Promise<number> {
-  const obj = await env.ARCHIVE.get(key)
-  if (!obj) return 0 // deleted since listing (compaction): the next run sees the new state
-  const body = new Uint8Array(await obj.arrayBuffer())
-  const md5 = createHash('md5').update(body).digest()
-  const res = await m.client.fetch(`${m.base}/${encodeKey(m.prefix + key)}`, {
-    method: 'PUT',
-    body,
-    headers: {
-      'content-md5': md5.toString('base64'),
-      'content-type': obj.httpMetadata?.contentType ?? 'application/octet-stream',
-    },
-  })
-  if (!res.ok) throw new Error(`S3 put ${key} failed: ${res.status} ${await res.text()}`)
-  const etag = unquote(res.headers.get('etag') ?? '')
-  if (etag && etag !== md5.toString('hex'))
-    throw new Error(`S3 stored ${key} with ETag ${etag}, expected ${md5.toString('hex')}`)
-  return body.byteLength
-}
-
-/** Copies up to `maxCopies` missing objects; returns what it did and what is left. */
-export async function reconcileMirror(env: MirrorEnv, maxCopies = 500) {
-  const m = mirrorOf(env)
-  if (!m) return { enabled: false as const, copied: 0, bytes: 0, remaining: 0 }
-  const { missing, stale } = await backlog(env, m)
-  let copied = 0
-  let bytes = 0
-  for (const o of missing.slice(0, maxCopies)) {
-    bytes += await copy(env, m, o.key)
-    copied++
-  }
-  // Superseded objects go only once everything that replaces them is there, so the mirror
-  // passes through the same states as R2 (compacted parts first, then deletions).
-  let deleted = 0
-  if (copied === missing.length) {
-    for (const key of stale) {
-      await deleteFromMirror(env, key)
-      deleted++
-    }
-  }
-  return { enabled: true as const, copied, bytes, deleted, remaining: missing.length - copied }
-}
-
-/** Deletes a key from the mirror (compaction removes superseded objects from both stores). */
-export async function deleteFromMirror(env: MirrorEnv, key: string): Promise<void> {
-  const m = mirrorOf(env)
-  if (!m) return
-  const res = await m.client.fetch(`${m.base}/${encodeKey(m.prefix + key)}`, { method: 'DELETE' })
-  if (!res.ok && res.status !== 404) throw new Error(`S3 delete ${key} failed: ${res.status}`)
 }
 
 /** True when S3 holds exactly the objects R2 holds under `prefix` (same keys and bytes). */
@@ -184,9 +215,6 @@ export async function isPrefixMirrored(env: MirrorEnv, prefix: string): Promise<
   if (!m) return false
   const [r2, s3] = await Promise.all([listR2(env.ARCHIVE, prefix), listS3(m, prefix)])
   if (r2.size !== s3.size) return false
-  for (const [key, o] of r2) {
-    const there = s3.get(key)
-    if (!there || there.size !== o.size || (!o.etag.includes('-') && there.etag !== o.etag)) return false
-  }
+  for (const [key, o] of r2) if (!sameObject(o, s3.get(key))) return false
   return true
 }

@@ -97,10 +97,10 @@ describe('archive: R2 -> compaction -> S3 mirror -> DuckDB', () => {
       await fetch(`${worker.url}/v1/archive/reconcile`, { method: 'POST', headers: admin })
     ).json()) as {
       copied: number
-      remaining: number
+      sweep_finished: boolean
     }
     expect(first.copied).toBeGreaterThan(0)
-    expect(first.remaining).toBe(0)
+    expect(first.sweep_finished).toBe(true)
     const second = (await (
       await fetch(`${worker.url}/v1/archive/reconcile`, { method: 'POST', headers: admin })
     ).json()) as { copied: number }
@@ -111,7 +111,7 @@ describe('archive: R2 -> compaction -> S3 mirror -> DuckDB', () => {
       r2_objects: number
       s3_objects: number
     }
-    expect(status).toMatchObject({ enabled: true, missing_objects: 0, superseded_objects: 0 })
+    expect(status).toMatchObject({ enabled: true, missing_objects: 0, s3_only_objects: 0 })
     expect(status.s3_objects).toBe(status.r2_objects)
   })
 

@@ -56,7 +56,7 @@ export const archiveRoutes = router()
       method: 'post',
       path: '/v1/archive/reconcile',
       tags: ['Operations'],
-      summary: 'Run the mirror reconciler now (the cron runs it every 5 minutes)',
+      summary: 'Run one bounded step of the mirror reconciler now (the cron runs one every 5 minutes)',
       security: bearerSecurity,
       middleware: [operatorOnly] as const,
       request: { query: z.object({ max: z.coerce.number().int().min(1).max(10_000).default(500) }).strict() },
@@ -68,7 +68,10 @@ export const archiveRoutes = router()
     }),
     async (c) =>
       c.json(
-        (await reconcileMirror(c.env, c.req.valid('query').max)) as unknown as Record<string, never>,
+        (await reconcileMirror(c.env, { maxCopies: c.req.valid('query').max })) as unknown as Record<
+          string,
+          never
+        >,
         200,
       ),
   )
