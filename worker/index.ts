@@ -1,5 +1,5 @@
 // The one Worker: HTTP API (`fetch`), queue consumers (`queue`) and cron jobs (`scheduled`).
-import { compactClosedDays } from '../core/archive/compaction'
+import { compactClosedDays } from '../core/archive/compaction-sweep'
 import { reconcileMirror } from '../core/archive/mirror'
 import { enforceRetention } from '../core/archive/retention'
 import { database } from '../core/db/client'

@@ -1,18 +1,24 @@
-// Compaction of closed days. Invariants:
-// - A partition (tenant, dt) is compacted once its day is closed (older than `graceDays`); late
-//   events that arrive afterwards add small files, and the next run compacts again.
-// - Steps, each idempotent: (1) write the manifest naming the merged parts and the files they
-//   supersede; (2) write the merged parts (named <first seq>-<last seq> like every archive object,
-//   lines in seq order); (3) delete the superseded files.
-// - Read rule (verifier, README): in a partition with a manifest whose parts all exist, the files
-//   it lists as superseded are ignored. SQL readers (Athena, DuckDB) read the `events_v` view,
-//   which keeps one row per (tenant, dt, seq). So no reader ever sees an event missing or twice.
+// Compaction of one closed partition (tenant, dt). Invariants:
+// - Files in a partition are named <first seq>-<last seq>; compaction merges runs of consecutive
+//   small files (in seq order) into parts named the same way, lines in seq order, each seq once.
+//   Files already at least half the target size are left alone, and a part's input is bounded
+//   (`targetBytes` compressed), so memory stays within a Worker's limit however busy the day.
+// - Steps, each idempotent: (0) finish an interrupted run (its manifest's parts all exist: delete
+//   the superseded files still listed); (1) write the manifest: every authoritative file of the
+//   partition (line counts, bytes, SHA-256, seq ranges) and the files this run supersedes;
+//   (2) write the parts; (3) delete the superseded files.
+// - Read rule (R2 reader, verifier): in a partition whose manifest names files that all exist,
+//   the files it lists as superseded are ignored. A manifest whose parts are not all written yet
+//   is ignored, so until step (2) completes the old files are the partition. SQL readers (Athena,
+//   DuckDB) cannot follow manifests: they keep one row per (tenant, dt, seq) (athena/query.ts,
+//   the events_v view), so the moment both sets are listed shows no event twice.
 import { createHash } from 'node:crypto'
-import { ARCHIVE_PREFIX, archiveObjectKey, partitionPrefix } from '../partition'
+import { archiveObjectKey, partitionPrefix } from '../partition'
 
 export const MANIFEST_PREFIX = 'manifests/'
-const PART_LINES = 100_000
 const FILE_RE = /^(\d{12})-(\d{12})\.ndjson\.gz$/
+export const DEFAULT_TARGET_BYTES = 4 * 1024 * 1024
+const MAX_FILES_PER_PART = 1000
 
 export type ManifestFile = {
   key: string
@@ -29,6 +35,12 @@ export type Manifest = {
   files: ManifestFile[]
   superseded: string[]
 }
+export type CompactOptions = {
+  /** Compressed input per part; a file at least half this size is left as it is. */
+  targetBytes?: number
+  /** Parts written per call (bounds one call's reads); the rest wait for the next sweep. */
+  maxGroups?: number
+}
 
 export function manifestKey(tenant: string, dt: string): string {
   return `${MANIFEST_PREFIX}tenant=${encodeURIComponent(tenant)}/dt=${dt}.json`
@@ -44,17 +56,60 @@ async function gzip(text: string): Promise<Uint8Array> {
   )
 }
 
-async function listAll(bucket: R2Bucket, prefix: string, delimiter?: string) {
-  const keys: string[] = []
-  const prefixes: string[] = []
+export type Listed = { key: string; size: number }
+
+async function listPartition(bucket: R2Bucket, prefix: string): Promise<Listed[]> {
+  const out: Listed[] = []
   let cursor: string | undefined
   do {
-    const page = await bucket.list({ prefix, cursor, delimiter, limit: 1000 })
-    keys.push(...page.objects.map((o) => o.key))
-    prefixes.push(...(page.delimitedPrefixes ?? []))
+    const page = await bucket.list({ prefix, cursor, limit: 1000 })
+    out.push(...page.objects.map((o) => ({ key: o.key, size: o.size })))
     cursor = page.truncated ? page.cursor : undefined
   } while (cursor)
-  return { keys, prefixes }
+  return out.filter((o) => FILE_RE.test(o.key.slice(prefix.length))).sort((a, b) => (a.key < b.key ? -1 : 1))
+}
+
+/** Runs of consecutive small files worth merging (two or more), each within the input bound. */
+export function mergeGroups(files: Listed[], targetBytes: number): Listed[][] {
+  const groups: Listed[][] = []
+  let cur: Listed[] = []
+  let bytes = 0
+  const close = () => {
+    if (cur.length > 1) groups.push(cur)
+    cur = []
+    bytes = 0
+  }
+  for (const f of files) {
+    if (f.size >= targetBytes / 2) {
+      close()
+      continue
+    }
+    if (cur.length > 0 && (bytes + f.size > targetBytes || cur.length >= MAX_FILES_PER_PART)) close()
+    cur.push(f)
+    bytes += f.size
+  }
+  close()
+  return groups
+}
+
+async function readManifest(bucket: R2Bucket, tenant: string, dt: string): Promise<Manifest | null> {
+  const obj = await bucket.get(manifestKey(tenant, dt))
+  return obj ? (JSON.parse(new TextDecoder().decode(await obj.arrayBuffer())) as Manifest) : null
+}
+
+async function describe(bucket: R2Bucket, key: string): Promise<ManifestFile> {
+  const obj = await bucket.get(key)
+  if (!obj) throw new Error(`${key} disappeared while compacting; the next run starts over`)
+  const body = await obj.arrayBuffer()
+  const m = FILE_RE.exec(key.slice(key.lastIndexOf('/') + 1))!
+  return {
+    key,
+    lines: (await gunzipText(body)).split('\n').filter(Boolean).length,
+    bytes: body.byteLength,
+    sha256: createHash('sha256').update(new Uint8Array(body)).digest('hex'),
+    first_seq: Number(m[1]),
+    last_seq: Number(m[2]),
+  }
 }
 
 /** Compacts one partition; returns the manifest written, or null when there was nothing to do. */
@@ -62,93 +117,69 @@ export async function compactPartition(
   bucket: R2Bucket,
   tenant: string,
   dt: string,
+  o: CompactOptions = {},
 ): Promise<Manifest | null> {
   const prefix = partitionPrefix(tenant, dt)
-  const { keys } = await listAll(bucket, prefix)
-  const objects = keys.filter((k) => FILE_RE.test(k.slice(prefix.length)))
-  if (objects.length <= 1) return null
-  const lines: { seq: number; line: string }[] = []
-  for (const key of objects) {
-    const obj = await bucket.get(key)
-    if (!obj) continue
-    for (const line of (await gunzipText(await obj.arrayBuffer())).split('\n')) {
-      if (line) lines.push({ seq: (JSON.parse(line) as { seq: number }).seq, line })
+  let listed = await listPartition(bucket, prefix)
+  const previous = await readManifest(bucket, tenant, dt)
+  const present = new Set(listed.map((f) => f.key))
+  if (previous?.files.every((f) => present.has(f.key))) {
+    const leftover = previous.superseded.filter((k) => present.has(k))
+    for (const k of leftover) await bucket.delete(k)
+    listed = listed.filter((f) => !leftover.includes(f.key))
+  }
+  const groups = mergeGroups(listed, o.targetBytes ?? DEFAULT_TARGET_BYTES).slice(0, o.maxGroups ?? 4)
+  if (groups.length === 0) return null
+  const parts: { file: ManifestFile; body: Uint8Array }[] = []
+  const superseded: string[] = []
+  for (const group of groups) {
+    const lines: { seq: number; line: string }[] = []
+    for (const f of group) {
+      const obj = await bucket.get(f.key)
+      if (!obj) throw new Error(`${f.key} disappeared while compacting; the next run starts over`)
+      for (const line of (await gunzipText(await obj.arrayBuffer())).split('\n'))
+        if (line) lines.push({ seq: (JSON.parse(line) as { seq: number }).seq, line })
     }
-  }
-  // A file superseded by an earlier, interrupted run may still be listed: keep each seq once.
-  lines.sort((a, b) => a.seq - b.seq)
-  const unique = lines.filter((l, i) => i === 0 || l.seq !== lines[i - 1]!.seq)
-  const parts: { key: string; text: string; first: number; last: number; count: number }[] = []
-  for (let i = 0; i < unique.length; i += PART_LINES) {
-    const chunk = unique.slice(i, i + PART_LINES)
-    const first = chunk[0]!.seq
-    const last = chunk[chunk.length - 1]!.seq
+    lines.sort((a, b) => a.seq - b.seq)
+    const unique = lines.filter((l, i) => i === 0 || l.seq !== lines[i - 1]!.seq)
+    const first = unique[0]!.seq
+    const last = unique[unique.length - 1]!.seq
+    const key = archiveObjectKey(tenant, dt, first, last)
+    if (present.has(key) && !group.some((f) => f.key === key))
+      throw new Error(`${key} exists outside the files merged into it`)
+    const body = await gzip(`${unique.map((u) => u.line).join('\n')}\n`)
+    const sha256 = createHash('sha256').update(body).digest('hex')
     parts.push({
-      key: archiveObjectKey(tenant, dt, first, last),
-      text: `${chunk.map((c) => c.line).join('\n')}\n`,
-      first,
-      last,
-      count: chunk.length,
+      file: { key, lines: unique.length, bytes: body.byteLength, sha256, first_seq: first, last_seq: last },
+      body,
     })
+    superseded.push(...group.map((f) => f.key).filter((k) => k !== key))
   }
-  const partKeys = new Set(parts.map((p) => p.key))
-  const superseded = objects.filter((k) => !partKeys.has(k))
-  const files: ManifestFile[] = []
-  const bodies: Uint8Array[] = []
-  for (const p of parts) {
-    const body = await gzip(p.text)
-    bodies.push(body)
-    files.push({
-      key: p.key,
-      lines: p.count,
-      bytes: body.byteLength,
-      sha256: createHash('sha256').update(body).digest('hex'),
-      first_seq: p.first,
-      last_seq: p.last,
-    })
+  // The manifest describes every file of the partition: parts of earlier runs as recorded, and
+  // files this run leaves alone (a lone late file, say) read and described now.
+  const partKeys = new Set(parts.map((p) => p.file.key))
+  const recorded = new Map((previous?.files ?? []).map((f) => [f.key, f]))
+  const others: ManifestFile[] = []
+  for (const f of listed) {
+    if (partKeys.has(f.key) || superseded.includes(f.key)) continue
+    others.push(recorded.get(f.key) ?? (await describe(bucket, f.key)))
   }
-  const manifest: Manifest = { tenant, dt, compacted_at: new Date().toISOString(), files, superseded }
+  const manifest: Manifest = {
+    tenant,
+    dt,
+    compacted_at: new Date().toISOString(),
+    files: [...others, ...parts.map((p) => p.file)].sort((a, b) => a.first_seq - b.first_seq),
+    superseded,
+  }
   await bucket.put(manifestKey(tenant, dt), JSON.stringify(manifest), {
     httpMetadata: { contentType: 'application/json' },
   })
-  for (const [i, p] of parts.entries()) {
-    await bucket.put(p.key, bodies[i]!, {
+  for (const p of parts) {
+    await bucket.put(p.file.key, p.body, {
       httpMetadata: { contentType: 'application/x-ndjson', contentEncoding: 'gzip' },
-      customMetadata: { lines: String(p.count), compacted: 'true' },
+      customMetadata: { lines: String(p.file.lines), compacted: 'true' },
     })
   }
   for (const k of superseded) await bucket.delete(k)
   return manifest
-}
-
-/**
- * Compacts every closed partition with more than one file, at most `maxPartitions` per run. A
- * partition that fails (an unreadable object, say) is reported and skipped, so it cannot hold
- * back every partition listed after it.
- */
-export async function compactClosedDays(
-  bucket: R2Bucket,
-  opts: { graceDays?: number; maxPartitions?: number; now?: Date } = {},
-) {
-  const today = (opts.now ?? new Date()).getTime()
-  const closedBefore = new Date(today - (opts.graceDays ?? 1) * 86_400_000).toISOString().slice(0, 10)
-  const max = opts.maxPartitions ?? 50
-  const manifests: Manifest[] = []
-  const failed: { tenant: string; dt: string; error: string }[] = []
-  const tenants = (await listAll(bucket, ARCHIVE_PREFIX, '/')).prefixes
-  for (const t of tenants) {
-    const tenant = decodeURIComponent(t.slice(`${ARCHIVE_PREFIX}tenant=`.length, -1))
-    for (const d of (await listAll(bucket, t, '/')).prefixes) {
-      const dt = d.slice(t.length + 'dt='.length, -1)
-      if (dt >= closedBefore) continue
-      try {
-        const m = await compactPartition(bucket, tenant, dt)
-        if (m) manifests.push(m)
-      } catch (err) {
-        failed.push({ tenant, dt, error: err instanceof Error ? err.message : String(err) })
-      }
-      if (manifests.length + failed.length >= max) return { manifests, failed }
-    }
-  }
-  return { manifests, failed }
 }

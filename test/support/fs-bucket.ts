@@ -16,19 +16,31 @@ export function fsBucket(root: string, hooks: { beforeDelete?: (key: string) => 
       .map((p) => relative(root, p).split('\\').join('/'))
       .sort()
   return {
-    async list(o: { prefix?: string; delimiter?: string }) {
-      const all = keys().filter((k) => k.startsWith(o.prefix ?? ''))
-      if (!o.delimiter)
-        return { objects: all.map((key) => ({ key })), truncated: false, delimitedPrefixes: [] }
+    async list(o: {
+      prefix?: string
+      delimiter?: string
+      startAfter?: string
+      cursor?: string
+      limit?: number
+    }) {
+      const after = o.cursor ?? o.startAfter ?? ''
+      const all = keys().filter((k) => k.startsWith(o.prefix ?? '') && k > after)
       const prefixes = new Set<string>()
-      const objects: { key: string }[] = []
+      const found: string[] = []
       for (const k of all) {
         const rest = k.slice((o.prefix ?? '').length)
-        const i = rest.indexOf(o.delimiter)
+        const i = o.delimiter ? rest.indexOf(o.delimiter) : -1
         if (i >= 0) prefixes.add((o.prefix ?? '') + rest.slice(0, i + 1))
-        else objects.push({ key: k })
+        else found.push(k)
       }
-      return { objects, truncated: false, delimitedPrefixes: [...prefixes] }
+      const shown = found.slice(0, o.limit ?? 1000)
+      const truncated = found.length > shown.length
+      return {
+        objects: shown.map((key) => ({ key, size: statSync(join(root, key)).size })),
+        truncated,
+        ...(truncated ? { cursor: shown.at(-1) } : {}),
+        delimitedPrefixes: [...prefixes],
+      }
     },
     async get(key: string) {
       const p = join(root, key)

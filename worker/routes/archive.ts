@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { compactClosedDays } from '../../core/archive/compaction'
+import { compactClosedDays } from '../../core/archive/compaction-sweep'
 import { mirrorStatus, reconcileMirror } from '../../core/archive/mirror'
 import { requireAdminToken } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'

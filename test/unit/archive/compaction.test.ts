@@ -1,16 +1,13 @@
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { gunzipSync } from 'node:zlib'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { afterAll, describe, expect, it } from 'vitest'
-import {
-  compactClosedDays,
-  compactPartition,
-  type Manifest,
-  manifestKey,
-} from '../../../core/archive/compaction'
+import { compactPartition, type Manifest, manifestKey } from '../../../core/archive/compaction'
+import { compactClosedDays } from '../../../core/archive/compaction-sweep'
+import { padSeq } from '../../../core/partition'
 import { verifyArchive } from '../../../verifier/verify-archive'
 import { writeArchive } from '../../support/archive-fixture'
 import { DUCK_COLUMNS } from '../../support/athena-local'
@@ -77,7 +74,7 @@ describe('compaction', () => {
     expect(await duckCount(root)).toEqual(before)
     expect((await verifyArchive(root, keys)).ok).toBe(true)
     // A second run has nothing to do.
-    expect(await compactClosedDays(fsBucket(root), { now: new Date('2026-02-01T00:00:00Z') })).toEqual({
+    expect(await compactClosedDays(fsBucket(root), { now: new Date('2026-02-01T00:00:00Z') })).toMatchObject({
       manifests: [],
       failed: [],
     })
@@ -94,6 +91,78 @@ describe('compaction', () => {
     expect(manifests.map((m) => m.dt).sort()).toEqual(['2026-01-02', '2026-01-03'])
     // The unreadable partition is left exactly as it was.
     expect(filesIn(root, '2026-01-01').length).toBeGreaterThan(2)
+  })
+
+  it('bounds each part, leaves large files alone, and its manifest names every file of the day', async () => {
+    const { root, keys } = await fixture()
+    const dt = '2026-01-01'
+    const sizes = filesIn(root, dt).map((f) => statSync(f).size)
+    const targetBytes = Math.ceil(sizes.reduce((a, b) => a + b, 0) / 2)
+    const before = await duckCount(root)
+    let m: Manifest | null = null
+    for (let i = 0; i < 5; i++) m = (await compactPartition(fsBucket(root), 'acme', dt, { targetBytes })) ?? m
+    const files = filesIn(root, dt)
+    expect(files.length).toBeGreaterThan(1)
+    expect(files.length).toBeLessThan(sizes.length)
+    const stored = JSON.parse(readFileSync(join(root, manifestKey('acme', dt)), 'utf8')) as Manifest
+    expect(stored.files.map((f) => f.key).sort()).toEqual(files.map((f) => f.slice(root.length + 1)).sort())
+    for (const f of stored.files) {
+      const bytes = readFileSync(join(root, f.key))
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(f.sha256)
+      expect(gunzipSync(bytes).toString().split('\n').filter(Boolean)).toHaveLength(f.lines)
+    }
+    const after = await duckCount(root)
+    expect(after).toEqual({ raw: before.deduped, deduped: before.deduped })
+    expect((await verifyArchive(root, keys)).ok).toBe(true)
+  })
+
+  it('merges late events into a new part and keeps the earlier part in the manifest', async () => {
+    const { root } = await fixture()
+    const dt = '2026-01-02'
+    await compactClosedDays(fsBucket(root), { now: new Date('2026-02-01T00:00:00Z') })
+    const [part] = filesIn(root, dt)
+    const template = gunzipSync(readFileSync(part!)).toString().split('\n')[0]!
+    const late = (seq: number) => JSON.stringify({ ...JSON.parse(template), id: `late-${seq}`, seq })
+    const dir = join(root, 'events/tenant=acme', `dt=${dt}`)
+    writeFileSync(join(dir, `${padSeq(9001)}-${padSeq(9001)}.ndjson.gz`), gzipSync(`${late(9001)}\n`))
+    writeFileSync(
+      join(dir, `${padSeq(9002)}-${padSeq(9003)}.ndjson.gz`),
+      gzipSync(`${late(9002)}\n${late(9003)}\n`),
+    )
+    // The day's part now counts as large: only the late files are merged, into a part of their own.
+    const { manifests } = await compactClosedDays(fsBucket(root), {
+      now: new Date('2026-02-01T00:00:00Z'),
+      targetBytes: statSync(part!).size * 2,
+    })
+    expect(manifests).toHaveLength(1)
+    const m = manifests[0]!
+    expect(m.files.map((f) => f.key.slice(f.key.lastIndexOf('/') + 1))).toEqual([
+      part!.slice(part!.lastIndexOf('/') + 1),
+      `${padSeq(9001)}-${padSeq(9003)}.ndjson.gz`,
+    ])
+    expect(m.superseded).toHaveLength(2)
+    expect(filesIn(root, dt)).toHaveLength(2)
+  })
+
+  it('walks the archive a few listing pages per run from a cursor, and a finished sweep starts over', async () => {
+    const { root } = await fixture()
+    const now = new Date('2026-02-01T00:00:00Z')
+    const runs = []
+    for (let i = 0; i < 20; i++) {
+      const r = await compactClosedDays(fsBucket(root), { now, maxPages: 1, pageSize: 3 })
+      runs.push(r)
+      expect(r.pages).toBe(1)
+      if (r.sweep_finished) break
+    }
+    expect(runs.length).toBeGreaterThan(2)
+    expect(runs.flatMap((r) => r.manifests.map((m) => m.dt)).sort()).toEqual([
+      '2026-01-01',
+      '2026-01-02',
+      '2026-01-03',
+    ])
+    for (const dt of ['2026-01-01', '2026-01-02', '2026-01-03']) expect(filesIn(root, dt)).toHaveLength(1)
+    const again = await compactClosedDays(fsBucket(root), { now })
+    expect(again).toMatchObject({ manifests: [], sweep_finished: true })
   })
 
   it('leaves open days alone', async () => {
@@ -120,8 +189,12 @@ describe('compaction', () => {
     expect(mid.raw).toBeGreaterThan(before.raw)
     expect(mid.deduped).toBe(before.deduped)
     expect((await verifyArchive(root, keys)).ok).toBe(true)
-    const m = (await compactPartition(fsBucket(root), 'acme', '2026-01-02')) as Manifest
+    // The retry finishes the interrupted run (deletes what its manifest superseded) and has
+    // nothing left to merge.
+    expect(await compactPartition(fsBucket(root), 'acme', '2026-01-02')).toBeNull()
+    const m = JSON.parse(readFileSync(join(root, manifestKey('acme', '2026-01-02')), 'utf8')) as Manifest
     expect(m.files).toHaveLength(1)
+    expect(filesIn(root, '2026-01-02')[0]!.endsWith(m.files[0]!.key)).toBe(true)
     expect(filesIn(root, '2026-01-02')).toHaveLength(1)
     expect(await duckCount(root)).toEqual(before)
     expect((await verifyArchive(root, keys)).ok).toBe(true)
