@@ -34,8 +34,13 @@ variable "projection_start" {
 }
 
 locals {
-  root = var.prefix == "" ? "events/" : "${var.prefix}/events/"
+  base    = var.prefix == "" ? "" : "${var.prefix}/"
+  root    = "${local.base}events/"
+  results = "${var.bucket}-athena-results"
 }
+
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
 
 resource "aws_s3_bucket" "mirror" {
   bucket              = var.bucket
@@ -82,9 +87,41 @@ resource "aws_s3_bucket_lifecycle_configuration" "mirror" {
     noncurrent_version_expiration { noncurrent_days = var.object_lock_days }
   }
   rule {
+    id     = "checkpoint-expiry"
+    status = "Enabled"
+    filter { prefix = "${local.base}checkpoints/" }
+    expiration { days = var.archive_expiration_days }
+    noncurrent_version_expiration { noncurrent_days = var.object_lock_days }
+  }
+  rule {
+    id     = "manifest-expiry"
+    status = "Enabled"
+    filter { prefix = "${local.base}manifests/" }
+    expiration { days = var.archive_expiration_days }
+    noncurrent_version_expiration { noncurrent_days = var.object_lock_days }
+  }
+}
+
+# Query results live in their own bucket: the mirror's default Object Lock would otherwise keep
+# every result file for the archive's whole retention period.
+resource "aws_s3_bucket" "results" {
+  bucket = local.results
+}
+
+resource "aws_s3_bucket_public_access_block" "results" {
+  bucket                  = aws_s3_bucket.results.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "results" {
+  bucket = aws_s3_bucket.results.id
+  rule {
     id     = "athena-results"
     status = "Enabled"
-    filter { prefix = "athena-results/" }
+    filter {}
     expiration { days = var.athena_results_days }
   }
 }
@@ -204,36 +241,39 @@ resource "aws_athena_workgroup" "audit" {
   configuration {
     enforce_workgroup_configuration = true
     result_configuration {
-      output_location = "s3://${var.bucket}/athena-results/"
+      output_location = "s3://${aws_s3_bucket.results.bucket}/"
     }
   }
 }
 
-# The Worker's mirror credentials: write, list and delete (compaction) the archive keys only.
+# The Worker's mirror credentials: list, read (HEAD), write and delete (compaction) the archive
+# keys only. Object Lock keeps every version anyway: a delete only adds a delete marker.
 resource "aws_iam_policy" "mirror_writer" {
   name = "audit-log-mirror-writer"
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
       {
-        Effect   = "Allow"
-        Action   = ["s3:ListBucket"]
-        Resource = aws_s3_bucket.mirror.arn
+        Effect    = "Allow"
+        Action    = ["s3:ListBucket"]
+        Resource  = aws_s3_bucket.mirror.arn
+        Condition = { StringLike = { "s3:prefix" = ["${local.root}*", "${local.base}checkpoints/*", "${local.base}manifests/*"] } }
       },
       {
         Effect = "Allow"
-        Action = ["s3:PutObject", "s3:DeleteObject"]
+        Action = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
         Resource = [
           "${aws_s3_bucket.mirror.arn}/${local.root}*",
-          "${aws_s3_bucket.mirror.arn}/${var.prefix == "" ? "" : "${var.prefix}/"}checkpoints/*",
-          "${aws_s3_bucket.mirror.arn}/${var.prefix == "" ? "" : "${var.prefix}/"}manifests/*",
+          "${aws_s3_bucket.mirror.arn}/${local.base}checkpoints/*",
+          "${aws_s3_bucket.mirror.arn}/${local.base}manifests/*",
         ]
       },
     ]
   })
 }
 
-# Analysts: run queries in the workgroup, read the table and the archive, write results.
+# Analysts: run queries in the workgroup, read the table's metadata and the archive, and read and
+# write their own query results.
 resource "aws_iam_policy" "analyst" {
   name = "audit-log-analyst"
   policy = jsonencode({
@@ -245,19 +285,34 @@ resource "aws_iam_policy" "analyst" {
         Resource = aws_athena_workgroup.audit.arn
       },
       {
-        Effect   = "Allow"
-        Action   = ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"]
-        Resource = ["*"]
+        Effect = "Allow"
+        Action = ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"]
+        Resource = [
+          "arn:aws:glue:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:catalog",
+          aws_glue_catalog_database.audit.arn,
+          aws_glue_catalog_table.events.arn,
+        ]
+      },
+      {
+        Effect    = "Allow"
+        Action    = ["s3:ListBucket"]
+        Resource  = aws_s3_bucket.mirror.arn
+        Condition = { StringLike = { "s3:prefix" = ["${local.root}*"] } }
       },
       {
         Effect   = "Allow"
-        Action   = ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"]
-        Resource = [aws_s3_bucket.mirror.arn, "${aws_s3_bucket.mirror.arn}/*"]
+        Action   = ["s3:GetBucketLocation"]
+        Resource = aws_s3_bucket.mirror.arn
       },
       {
         Effect   = "Allow"
-        Action   = ["s3:PutObject"]
-        Resource = "${aws_s3_bucket.mirror.arn}/athena-results/*"
+        Action   = ["s3:GetObject"]
+        Resource = "${aws_s3_bucket.mirror.arn}/${local.root}*"
+      },
+      {
+        Effect   = "Allow"
+        Action   = ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:AbortMultipartUpload"]
+        Resource = [aws_s3_bucket.results.arn, "${aws_s3_bucket.results.arn}/*"]
       },
     ]
   })
