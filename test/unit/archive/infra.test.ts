@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ARCHIVE_COLUMNS, athenaDdl } from '../../../athena/ddl'
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Terraform's own ${...} syntax
+const TEMPLATE =
+  '"storage.location.template"   = "s3://${var.bucket}/${local.root}tenant=$${tenant}/dt=$${dt}/"'
 const tf = readFileSync('infra/terraform/main.tf', 'utf8')
 
 describe('Terraform Glue table', () => {
