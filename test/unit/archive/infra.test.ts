@@ -23,9 +23,7 @@ describe('Terraform Glue table', () => {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: Terraform's own ${...} syntax
       expect(line?.[1], k).toBe(k === 'projection.dt.range' ? '${var.projection_start},NOW' : v)
     }
-    expect(tf).toContain(
-      '"storage.location.template"   = "s3://${var.bucket}/${local.root}tenant=$${tenant}/dt=$${dt}/"',
-    )
+    expect(tf).toContain(TEMPLATE)
   })
 
   it('keeps Athena results out of the Object Lock bucket', () => {
