@@ -2,7 +2,8 @@
 //   npm run athena -- ddl --bucket my-audit-mirror [--prefix p] [--database audit_log] [--table events] [--since 2024-01-01]
 //   npm run athena -- query --tenant acme --from 2026-01-01 --to 2026-01-07 [--actor-id u_1] [--action 'user.*']
 //       [--target-type order --target-id 500 [--include-children]] [--source s] [--outcome failure]
-//       [--correlation-id c] [--limit 1000] [--format ndjson|csv] [--database audit_log] [--table events]
+//       [--correlation-id c] [--actor-type user] [--ip 198.51.100.7] [--since RFC3339] [--until RFC3339]
+//       [--include-audit-reads] [--limit 1000] [--format ndjson|csv] [--database audit_log] [--table events]
 //       [--workgroup primary] [--output s3://bucket/athena-results/] [--max-days 31] [--endpoint URL] [--region r]
 //   npm run athena -- retention-rules [--config retention.config.json] [--bucket audit-log-archive]
 // Credentials come from the usual AWS chain (environment, profile, role).
@@ -10,7 +11,7 @@ import { AthenaClient } from '@aws-sdk/client-athena'
 import { stringify } from 'csv-stringify/sync'
 import { runQuery } from './client'
 import { athenaDdl } from './ddl'
-import { COLUMNS } from './query'
+import { type AthenaQuery, COLUMNS } from './query'
 import { loadRetentionConfig, retentionRules } from './retention-rules'
 
 const [command, ...args] = process.argv.slice(2)
@@ -48,6 +49,7 @@ try {
         from: opt('from') ?? fail('query needs --from YYYY-MM-DD'),
         to: opt('to') ?? fail('query needs --to YYYY-MM-DD'),
         actor_id: opt('actor-id'),
+        actor_type: opt('actor-type') as AthenaQuery['actor_type'],
         action: opt('action'),
         target_type: opt('target-type'),
         target_id: opt('target-id'),
@@ -55,6 +57,10 @@ try {
         source: opt('source'),
         outcome: opt('outcome') as 'success' | 'failure' | undefined,
         correlation_id: opt('correlation-id'),
+        ip: opt('ip'),
+        since: opt('since'),
+        until: opt('until'),
+        include_audit_reads: args.includes('--include-audit-reads') || undefined,
         limit: opt('limit') ? Number(opt('limit')) : undefined,
       },
       {

@@ -5,20 +5,28 @@
 // merged part, both can be listed for a moment (docs/archive.md, "Compaction"), and a copy of
 // an event is the same line, so keeping the first is exact.
 import { z } from 'zod'
+import { searchFilterShape } from '../core/search-filters'
 
+const f = searchFilterShape
+/** The search API's filters (validated exactly as the API validates them), plus a date range. */
 export const athenaQuerySchema = z
   .object({
     tenant: z.string().min(1).max(128),
     from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD'),
     to: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD'),
-    actor_id: z.string().min(1).max(256).optional(),
-    action: z.string().min(1).max(129).optional(),
-    target_type: z.string().min(1).max(128).optional(),
-    target_id: z.string().min(1).max(256).optional(),
+    actor_id: f.actor_id,
+    actor_type: f.actor_type,
+    action: f.action,
+    target_type: f.target_type,
+    target_id: f.target_id,
     include_children: z.boolean().optional(),
-    source: z.string().min(1).max(128).optional(),
-    outcome: z.enum(['success', 'failure']).optional(),
-    correlation_id: z.string().min(1).max(256).optional(),
+    source: f.source,
+    outcome: f.outcome,
+    correlation_id: f.correlation_id,
+    ip: f.ip,
+    since: f.since,
+    until: f.until,
+    include_audit_reads: z.boolean().optional(),
     limit: z.number().int().min(1).max(100_000).default(1000),
   })
   .strict()
@@ -75,6 +83,7 @@ export function buildQuery(input: AthenaQuery, opts: { database: string; table: 
     params.push(v)
   }
   eq('actor.id', q.actor_id)
+  eq('actor.type', q.actor_type)
   if (q.action?.endsWith('*')) {
     where.push('starts_with(action, ?)')
     params.push(q.action.slice(0, -1))
@@ -89,6 +98,19 @@ export function buildQuery(input: AthenaQuery, opts: { database: string; table: 
   eq('source', q.source)
   eq('outcome.status', q.outcome)
   eq('context.correlation_id', q.correlation_id)
+  eq('context.ip', q.ip)
+  // Stored timestamps are UTC with milliseconds, so they compare as text once bounds are too.
+  if (q.since) {
+    where.push('occurred_at >= ?')
+    params.push(new Date(q.since).toISOString())
+  }
+  if (q.until) {
+    where.push('occurred_at <= ?')
+    params.push(new Date(q.until).toISOString())
+  }
+  // As in the search API, the service's own read audit trail shows only when asked for.
+  if (!q.include_audit_reads && !q.action?.startsWith('audit_log'))
+    where.push("NOT starts_with(action, 'audit_log.')")
   const sql = `SELECT ${COLUMNS.join(', ')}
 FROM (
   SELECT id, seq, occurred_at, action, actor.type AS actor_type, actor.id AS actor_id,

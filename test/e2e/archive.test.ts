@@ -1,8 +1,17 @@
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import { AthenaClient } from '@aws-sdk/client-athena'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runQuery } from '../../athena/client'
+import type { AthenaQuery } from '../../athena/query'
 import { ADMIN_TOKEN, mintKey, startWorker } from '../../bench/lib/worker-server.mjs'
-import { DUCK_COLUMNS } from '../support/athena-local'
+import type { Manifest } from '../../core/archive/compaction'
+import { DUCK_COLUMNS, startLocalAthena } from '../support/athena-local'
 import { LOCAL_S3_CREDENTIALS, startLocalS3 } from '../support/local-s3'
+import { walk } from '../support/walk'
 
 type Server = Awaited<ReturnType<typeof startWorker>>
 let s3: Awaited<ReturnType<typeof startLocalS3>>
@@ -115,6 +124,33 @@ describe('archive: R2 -> compaction -> S3 mirror -> DuckDB', () => {
     expect(status.s3_objects).toBe(status.r2_objects)
   })
 
+  it('mirrors manifests that match the mirrored files: line counts, sizes, SHA-256, seq ranges', async () => {
+    const root = join(s3.dir, s3.bucket)
+    const manifests = walk(join(root, 'manifests')).filter((f) => f.endsWith('.json._S3rver_object'))
+    expect(manifests).toHaveLength(3)
+    for (const path of manifests) {
+      const m = JSON.parse(readFileSync(path, 'utf8')) as Manifest
+      const inPartition = walk(
+        join(root, 'events', `tenant=${encodeURIComponent(m.tenant)}`, `dt=${m.dt}`),
+      ).filter((f) => f.endsWith('._S3rver_object'))
+      expect(inPartition.map((f) => f.slice(root.length + 1, -'._S3rver_object'.length)).sort()).toEqual(
+        m.files.map((f) => f.key).sort(),
+      )
+      for (const f of m.files) {
+        const bytes = readFileSync(join(root, `${f.key}._S3rver_object`))
+        expect(bytes.byteLength).toBe(f.bytes)
+        expect(createHash('sha256').update(bytes).digest('hex')).toBe(f.sha256)
+        const seqs = gunzipSync(bytes)
+          .toString('utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => (JSON.parse(l) as { seq: number }).seq)
+        expect(seqs).toHaveLength(f.lines)
+        expect([seqs[0], seqs.at(-1)]).toEqual([f.first_seq, f.last_seq])
+      }
+    }
+  })
+
   it('DuckDB over the mirror returns exactly what the search API returns, for every question', async () => {
     const db = await DuckDBInstance.create(':memory:')
     const conn = await db.connect()
@@ -150,6 +186,51 @@ describe('archive: R2 -> compaction -> S3 mirror -> DuckDB', () => {
       const api = await searchAll(qs)
       expect(api.length, qs).toBeGreaterThan(0)
       expect(await duck(where, params), qs).toEqual(api)
+    }
+    // The analyst's path: the Athena client (real SDK) against the local Athena endpoint over the
+    // same mirror, for the same questions.
+    const athena = await startLocalAthena({
+      eventsGlob: s3.eventsGlob,
+      database: 'audit_log',
+      table: 'events',
+    })
+    try {
+      const client = new AthenaClient({
+        endpoint: athena.endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        maxAttempts: 1,
+      })
+      const range = { tenant: TENANT, from: '2026-01-10', to: '2026-01-12', limit: 5000 }
+      const typed: [string, Partial<AthenaQuery>][] = [
+        ['actor_id=u_3', { actor_id: 'u_3' }],
+        ['actor_type=user', { actor_type: 'user' }],
+        ['target_type=user&target_id=t_2', { target_type: 'user', target_id: 't_2' }],
+        [
+          'target_type=order&target_id=t_1&include_children=true',
+          { target_type: 'order', target_id: 't_1', include_children: true },
+        ],
+        ['correlation_id=c_3', { correlation_id: 'c_3' }],
+        ['action=order.*', { action: 'order.*' }],
+        ['action=user.login', { action: 'user.login' }],
+        ['outcome=failure&ip=198.51.100.0', { outcome: 'failure', ip: '198.51.100.0' }],
+        [
+          'source=web&since=2026-01-11T00:00:00Z&until=2026-01-11T08:30:00Z',
+          { source: 'web', since: '2026-01-11T00:00:00Z', until: '2026-01-11T08:30:00Z' },
+        ],
+        ['', {}],
+      ]
+      for (const [qs, q] of typed) {
+        const api = await searchAll(qs)
+        expect(api.length, qs).toBeGreaterThan(0)
+        const rows = await runQuery(client, { ...range, ...q }, { database: 'audit_log', pollMs: 5 })
+        expect(
+          rows.map((r) => r.id),
+          `athena: ${qs}`,
+        ).toEqual(api)
+      }
+    } finally {
+      await athena.stop()
     }
     // Partition pruning: one tenant and one day reads only that day's files.
     const oneDay = await conn.runAndReadAll(
