@@ -2,10 +2,10 @@ import { gzipSync } from 'node:zlib'
 import { AwsClient } from 'aws4fetch'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { compactPartition } from '../../../core/archive/compaction'
-import { mirrorObject, mirrorStatus, reconcileMirror } from '../../../core/archive/mirror'
+import { isPrefixMirrored, mirrorObject, mirrorStatus, reconcileMirror } from '../../../core/archive/mirror'
 import { listS3, mirrorOf } from '../../../core/archive/s3-mirror'
 import type { Env } from '../../../core/env'
-import { archiveObjectKey } from '../../../core/partition'
+import { archiveObjectKey, partitionPrefix } from '../../../core/partition'
 import { handleArchiveNotifications } from '../../../queue-consumer/archive-notifications'
 import { LOCAL_S3_CREDENTIALS, startLocalS3 } from '../../support/local-s3'
 import { memoryBucket } from '../../support/memory-bucket'
@@ -202,6 +202,19 @@ describe('R2 -> S3 mirror reconciler (local S3 server)', () => {
     await batch(t.env)
     expect(await s3Bytes(t.env, key)).toEqual(t.objects.get(key)!.bytes)
     expect(acked).toEqual(['del', 'put', 'del'])
+  })
+
+  it('calls a day mirrored (so D1 may release it) only when S3 holds every R2 object of it', async () => {
+    const day = partitionPrefix('acme', '2026-01-01')
+    expect(await isPrefixMirrored(t.env, day)).toBe(false)
+    await reconcileMirror(t.env)
+    expect(await isPrefixMirrored(t.env, day)).toBe(true)
+    const stray = archiveObjectKey('acme', '2026-01-01', 900, 901)
+    await aws.fetch(s3Url(t.env, stray), { method: 'PUT', body: segment(900, 901) })
+    expect(await isPrefixMirrored(t.env, day)).toBe(true)
+    await t.bucket.put(archiveObjectKey('acme', '2026-01-01', 41, 41), segment(41, 41))
+    expect(await isPrefixMirrored(t.env, day)).toBe(false)
+    expect(await isPrefixMirrored({ ARCHIVE: t.bucket }, day)).toBe(false)
   })
 
   it('copies a single object named by an R2 event notification', async () => {
