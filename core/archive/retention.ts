@@ -1,6 +1,6 @@
 // Hot-window retention. Invariant: a day of a tenant's events leaves D1 only when every archive
-// segment of that day is written to R2 and, when the S3 mirror is configured, the day's
-// partition in S3 holds exactly what R2 holds. Searches read days before the cutoff from the
+// segment of that day is written to R2 and, when the S3 mirror is configured, S3 holds every
+// object of the day's R2 partition with the same bytes. Searches read days before the cutoff from the
 // archive (core/search-history.ts), so nothing disappears from an admin's view.
 import { and, eq, lt, sql } from 'drizzle-orm'
 import type { Db } from '../db/client'
