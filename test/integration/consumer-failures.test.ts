@@ -38,37 +38,28 @@ async function deliver(e: Env, queue: string, bodies: unknown[], attempts = 1) {
 const messagesFor = (tenant: string, events: PendingEvent[]): string[] =>
   packMessages(tenant, events).map((m) => m.text)
 
-/** env with R2 puts (or the D1 batch) failing the first `n` times. */
-function failing(what: 'r2' | 'd1', n: number): Env {
+/** `target` with `method` throwing `message` the first `n` times it is called. */
+function failingFirst<T extends object>(target: T, method: string, n: number, message: string): T {
   let left = n
-  if (what === 'r2') {
-    const archive = new Proxy(env.ARCHIVE, {
-      get(t, p) {
-        if (p === 'put' && left > 0) {
-          return async () => {
-            left--
-            throw new Error('R2 unavailable (injected)')
-          }
-        }
-        const v = Reflect.get(t, p)
-        return typeof v === 'function' ? v.bind(t) : v
-      },
-    })
-    return { ...env, ARCHIVE: archive }
-  }
-  const db = new Proxy(env.DB, {
+  return new Proxy(target, {
     get(t, p) {
-      if (p === 'batch' && left > 0) {
+      if (p === method && left > 0) {
         return async () => {
           left--
-          throw new Error('D1_ERROR: storage unavailable (injected)')
+          throw new Error(message)
         }
       }
       const v = Reflect.get(t, p)
       return typeof v === 'function' ? v.bind(t) : v
     },
   })
-  return { ...env, DB: db }
+}
+
+/** env with R2 puts (or the D1 batch) failing the first `n` times. */
+function failing(what: 'r2' | 'd1', n: number): Env {
+  return what === 'r2'
+    ? { ...env, ARCHIVE: failingFirst(env.ARCHIVE, 'put', n, 'R2 unavailable (injected)') }
+    : { ...env, DB: failingFirst(env.DB, 'batch', n, 'D1_ERROR: storage unavailable (injected)') }
 }
 
 async function d1Count(tenant: string) {
