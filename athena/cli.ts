@@ -9,6 +9,7 @@
 // Credentials come from the usual AWS chain (environment, profile, role).
 import { AthenaClient } from '@aws-sdk/client-athena'
 import { stringify } from 'csv-stringify/sync'
+import { ZodError } from 'zod'
 import { runQuery } from './client'
 import { athenaDdl } from './ddl'
 import { type AthenaQuery, COLUMNS } from './query'
@@ -81,5 +82,7 @@ try {
     fail('usage: npm run athena -- ddl|query|retention-rules ... (see athena/cli.ts)')
   }
 } catch (err) {
+  if (err instanceof ZodError)
+    fail(err.issues.map((i) => `--${i.path.join('.').replace(/_/g, '-')}: ${i.message}`).join('\n'))
   fail((err as Error).message)
 }
