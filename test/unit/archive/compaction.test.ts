@@ -80,6 +80,36 @@ describe('compaction', () => {
     })
   })
 
+  it('stopped at any write or delete, shows no event missing or twice, and a rerun completes it', async () => {
+    const dt = '2026-01-02'
+    let total = 0
+    {
+      const { root } = await fixture()
+      total = filesIn(root, dt).length + 2 // manifest, one part, then one delete per small file
+    }
+    for (let n = 1; n <= total; n++) {
+      const { root, keys } = await fixture()
+      const before = await duckCount(root)
+      const b = fsBucket(root)
+      let calls = 0
+      const stopAt =
+        <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
+        async (...a: A) => {
+          if (++calls === n) throw new Error('stopped')
+          return f(...a)
+        }
+      const stopping = { ...b, put: stopAt(b.put), delete: stopAt(b.delete) } as R2Bucket
+      await expect(compactPartition(stopping, 'acme', dt), `stop at ${n}`).rejects.toThrow('stopped')
+      const mid = await duckCount(root)
+      expect(mid.deduped, `stop at ${n}`).toBe(before.deduped)
+      expect((await verifyArchive(root, keys)).ok, `stop at ${n}`).toBe(true)
+      await compactPartition(fsBucket(root), 'acme', dt)
+      expect(filesIn(root, dt), `stop at ${n}`).toHaveLength(1)
+      expect(await duckCount(root)).toEqual({ raw: before.deduped, deduped: before.deduped })
+      expect((await verifyArchive(root, keys)).ok).toBe(true)
+    }
+  })
+
   it('reports a partition it cannot read and still compacts the ones after it', async () => {
     const { root } = await fixture()
     // A file that is not gzip, in the first partition listed.
