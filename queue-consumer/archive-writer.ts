@@ -3,6 +3,7 @@
 // bytes and never adds a second copy.
 import type { Db } from '../core/db/client'
 import { markSegmentWritten, pendingSegments, type SegmentRow, segmentBodies } from '../core/db/events'
+import type { Chained } from '../core/integrity/chain'
 import { archiveObjectKey, utcDate } from '../core/partition'
 import type { StoredEvent } from '../core/stored-event'
 
@@ -52,18 +53,14 @@ export async function flushPendingSegments(
   db: Db,
   bucket: R2Bucket,
   tenant: string,
-  justCommitted: StoredEvent[] = [],
+  justCommitted: Chained = { stored: [], leaves: [], lines: [] },
 ): Promise<{ objects: number; rowsWritten: number }> {
   const inMemory = new Map<string, string[]>()
-  for (const e of justCommitted) {
-    const seg = archiveObjectKey(
-      tenant,
-      utcDate(e.occurred_at),
-      justCommitted[0]!.seq,
-      justCommitted.at(-1)!.seq,
-    )
+  const { stored, lines: canonical } = justCommitted
+  for (const [i, e] of stored.entries()) {
+    const seg = archiveObjectKey(tenant, utcDate(e.occurred_at), stored[0]!.seq, stored.at(-1)!.seq)
     const lines = inMemory.get(seg) ?? []
-    lines.push(JSON.stringify(e))
+    lines.push(canonical[i]!)
     inMemory.set(seg, lines)
   }
   let objects = 0

@@ -32,10 +32,11 @@ export async function ingestTenantEvents(env: Env, tenant: string, events: Pendi
     const fresh = unique.filter((e) => !existing.has(e.id))
     if (fresh.length === 0) break
     const head = await getChainHead(db, tenant)
-    const { stored, leaves } = await appendToChain(head ?? { seq: 0, hash: GENESIS_HASH }, fresh)
+    const chained = await appendToChain(head ?? { seq: 0, hash: GENESIS_HASH }, fresh)
+    const { stored } = chained
     try {
-      const committed = await commitEvents(db, tenant, head, stored, segmentsFor(tenant, stored), leaves)
-      const archived = await flushPendingSegments(db, env.ARCHIVE, tenant, stored)
+      const committed = await commitEvents(db, tenant, head, chained, segmentsFor(tenant, stored))
+      const archived = await flushPendingSegments(db, env.ARCHIVE, tenant, chained)
       // One line per committed run: D1 rows written is the main running cost to watch.
       console.log(
         JSON.stringify({

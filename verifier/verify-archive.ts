@@ -7,13 +7,16 @@
 // - every checkpoint is well formed, named after its own seq and time, signed by a published key
 //   valid at its time, and matches the chain's hash and Merkle root at its seq; the chain reaches
 //   the newest checkpoint (no cut tail).
+// A line in the consumer's chained layout is checked from its bytes (verifier/fast-line.ts); any
+// other line, and any line whose check fails, is parsed and checked field by field, which either
+// accepts it or names the break. Both paths accept exactly the same lines of a sound archive.
 // It streams: only names are listed up front; a file is open only while the chain is inside its
 // seq range and is read line by line; the running state is the previous hash and the Merkle
 // frontier. Compaction manifests are honoured (verifier/archive-layout.ts).
 import { readFile } from 'node:fs/promises'
-import { GENESIS_HASH, leafHashSync, linkHashSync } from '../core/integrity/chain'
+import { leafHashSync, linkHashSync } from '../core/integrity/chain'
 import { checkCheckpoint, type PublicKeyDocument, type SignedCheckpoint } from '../core/integrity/checkpoint'
-import { appendLeaf, type Frontier, frontierRoot } from '../core/integrity/merkle'
+import { MerkleAccumulator } from '../core/integrity/merkle'
 import { utcDate } from '../core/partition'
 import { type StoredEvent, storedEventSchema } from '../core/stored-event'
 import {
@@ -24,6 +27,13 @@ import {
   tenantDirs,
 } from './archive-layout'
 import { type Break, ChainBreak } from './breaks'
+import {
+  acceptChainedLine,
+  canonicalUtcDate,
+  type LineFacts,
+  readChainedLine,
+  tenantSuffix,
+} from './fast-line'
 import { LineReader } from './line-reader'
 
 export type { Break, BreakKind } from './breaks'
@@ -64,46 +74,80 @@ type Cursor = {
   file: EventFile
   lines: LineReader
   lineNo: number
-  current?: { event: StoredEvent; line: number }
+  current?: Current
+  /** The file's dt as bytes, when it is a valid date (else only the slow path reads it). */
+  dt?: Buffer
+}
+/** The line under a cursor: read from its bytes (canonical lines) or parsed. */
+type Current = { seq: number; line: number; bytes: Buffer; fast?: LineFacts; event?: StoredEvent }
+
+function malformed(c: Cursor, tenant: string, why: string) {
+  return new ChainBreak({
+    tenant,
+    file: c.file.rel,
+    kind: 'malformed_line',
+    line: c.lineNo,
+    message: `not a stored event: ${why}`,
+  })
 }
 
-async function advance(c: Cursor, tenant: string): Promise<void> {
+/** Parses a line the slow way: JSON, then the stored-event schema. */
+function parseLine(c: Cursor, tenant: string, bytes: Buffer): StoredEvent {
+  let raw: unknown
+  try {
+    raw = JSON.parse(bytes.toString('utf8'))
+  } catch {
+    throw malformed(c, tenant, 'not JSON')
+  }
+  const parsed = storedEventSchema.safeParse(raw)
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]
+    throw malformed(c, tenant, i ? `${i.path.join('.') || '(root)'}: ${i.message}` : 'invalid')
+  }
+  // The schema types occurred_at as text; the partition check needs a real instant.
+  if (Number.isNaN(Date.parse(parsed.data.occurred_at)))
+    throw malformed(c, tenant, 'occurred_at: not a timestamp')
+  // The hash covers the line as written, not the schema's normalised copy.
+  return raw as StoredEvent
+}
+
+function unreadable(c: Cursor, tenant: string, err: unknown) {
+  return new ChainBreak({
+    tenant,
+    file: c.file.rel,
+    kind: 'unreadable_file',
+    message: `cannot read: ${(err as Error).message}`,
+  })
+}
+
+/** Moves a cursor to its next line; false when more of the file must be decompressed first. */
+function advanceSync(c: Cursor, tenant: string, suffix: Buffer): boolean {
   for (;;) {
-    const at = { tenant, file: c.file.rel }
-    let r: IteratorResult<string>
-    try {
-      r = await c.lines.next()
-    } catch (err) {
-      throw new ChainBreak({
-        ...at,
-        kind: 'unreadable_file',
-        message: `cannot read: ${(err as Error).message}`,
-      })
-    }
-    if (r.done) {
+    const bytes = c.lines.nextSync()
+    if (bytes === undefined) return false
+    if (bytes === null) {
       c.current = undefined
-      return
+      return true
     }
     c.lineNo++
-    if (r.value === '') continue
-    const malformed = (why: string) =>
-      new ChainBreak({ ...at, kind: 'malformed_line', line: c.lineNo, message: `not a stored event: ${why}` })
-    let raw: unknown
+    if (bytes.length === 0) continue
+    const fast = readChainedLine(bytes, suffix)
+    if (fast) c.current = { seq: fast.seq, line: c.lineNo, bytes, fast }
+    else {
+      const event = parseLine(c, tenant, bytes)
+      c.current = { seq: event.seq, line: c.lineNo, bytes, event }
+    }
+    return true
+  }
+}
+
+async function advance(c: Cursor, tenant: string, suffix: Buffer): Promise<void> {
+  while (!advanceSync(c, tenant, suffix)) {
     try {
-      raw = JSON.parse(r.value)
-    } catch {
-      throw malformed('not JSON')
+      await c.lines.fill()
+    } catch (err) {
+      throw unreadable(c, tenant, err)
     }
-    const parsed = storedEventSchema.safeParse(raw)
-    if (!parsed.success) {
-      const i = parsed.error.issues[0]
-      throw malformed(i ? `${i.path.join('.') || '(root)'}: ${i.message}` : 'invalid')
-    }
-    // The schema types occurred_at as text; the partition check needs a real instant.
-    if (Number.isNaN(Date.parse(parsed.data.occurred_at))) throw malformed('occurred_at: not a timestamp')
-    // The hash covers the line as written, not the schema's normalised copy.
-    c.current = { event: raw as StoredEvent, line: c.lineNo }
-    return
   }
 }
 
@@ -116,15 +160,21 @@ async function verifyTenant(
   const files = eventFiles(root, tenantDir, tenant)
   const cps = checkpointFiles(root, tenantDir, tenant)
   let expectedSeq = 1
-  let prevHash = GENESIS_HASH
-  let frontier: Frontier = []
+  // The previous hash lives in `link` as bytes; its hex form is made only when needed.
+  const prevHashHex = () => link.toString('hex', 1, 33)
+  const tree = new MerkleAccumulator()
+  const suffix = tenantSuffix(tenant)
+  // 0x02 || previous hash || leaf: the link preimage, the previous hash kept in place as bytes.
+  const link = Buffer.alloc(65)
+  link[0] = 2
   let nextCp = 0
   let lastFile: string | undefined
   const settleCheckpointsUpTo = async (seq: number) => {
     while (nextCp < cps.length && cps[nextCp]!.seq <= seq) {
       const f = cps[nextCp++]!
       const cp = await readCheckpoint(f, tenant, keys)
-      const root = frontierRoot(frontier)
+      const root = tree.root()
+      const prevHash = prevHashHex()
       if (cp.hash !== prevHash || cp.root !== root) {
         throw new ChainBreak({
           kind: 'checkpoint_mismatch',
@@ -143,9 +193,10 @@ async function verifyTenant(
   // its name states and closing it when it ends: few files are open at a time, however large the
   // archive. (A consumer batch spanning days, or a compacted day, interleaves files by seq.)
   const open = async (file: EventFile) => {
-    const c: Cursor = { file, lineNo: 0, lines: new LineReader(file.path) }
+    const dt = canonicalUtcDate(`${file.dt}T00:00:00.000Z`) === file.dt ? Buffer.from(file.dt) : undefined
+    const c: Cursor = { file, lineNo: 0, lines: new LineReader(file.path), dt }
     active.push(c)
-    await advance(c, tenant)
+    await advance(c, tenant, suffix)
   }
   const active: Cursor[] = []
   let nextFile = 0
@@ -153,44 +204,63 @@ async function verifyTenant(
     for (;;) {
       while (nextFile < files.length && files[nextFile]!.first <= expectedSeq) await open(files[nextFile++]!)
       let c: Cursor | undefined
-      for (const x of active) if (x.current && (!c || x.current.event.seq < c.current!.event.seq)) c = x
+      for (const x of active) if (x.current && (!c || x.current.seq < c.current!.seq)) c = x
       if (!c) {
         if (nextFile >= files.length) break
         // The next file starts past the expected seq: read it, so the gap is named at its first line.
         await open(files[nextFile++]!)
         continue
       }
-      const { event: e, line } = c.current!
-      const at = { tenant, file: c.file.rel, line, seq: e.seq }
-      const fail = (
-        kind: Break['kind'],
-        expected: string | number,
-        found: string | number,
-        message: string,
-      ) => new ChainBreak({ ...at, kind, expected, found, message })
-      if (e.tenant !== tenant) throw fail('wrong_tenant', tenant, e.tenant, 'event of another tenant')
-      if (utcDate(e.occurred_at) !== c.file.dt)
-        throw fail('wrong_partition', utcDate(e.occurred_at), c.file.dt, 'event in the wrong dt partition')
-      if (e.seq < c.file.first || e.seq > c.file.last)
-        throw fail('outside_file_range', `${c.file.first}-${c.file.last}`, e.seq, 'seq outside its file name')
-      if (e.seq !== expectedSeq) throw fail('seq_mismatch', expectedSeq, e.seq, `expected seq ${expectedSeq}`)
-      if (e.prev_hash !== prevHash)
-        throw fail(
-          'prev_hash_mismatch',
-          prevHash,
-          e.prev_hash,
-          'prev_hash does not link to the previous event',
-        )
-      const { hash: _h, prev_hash: _p, ...content } = e
-      const leaf = leafHashSync(content)
-      const hash = linkHashSync(prevHash, leaf)
-      if (hash !== e.hash) throw fail('hash_mismatch', hash, e.hash, 'event content does not match its hash')
-      frontier = appendLeaf(frontier, leaf)
-      prevHash = hash
+      const cur = c.current!
+      const f = cur.fast
+      // The fast path accepts a canonical line whose facts all hold; anything else is re-read the
+      // slow way, which accepts it or names the break.
+      const leaf =
+        f && c.dt && f.seq === expectedSeq && f.seq >= c.file.first && f.seq <= c.file.last
+          ? acceptChainedLine(cur.bytes, f, c.dt, link)
+          : undefined
+      if (leaf) tree.append(leaf)
+      else {
+        const prevHash = prevHashHex()
+        const e = cur.event ?? parseLine(c, tenant, cur.bytes)
+        const at = { tenant, file: c.file.rel, line: cur.line, seq: e.seq }
+        const fail = (
+          kind: Break['kind'],
+          expected: string | number,
+          found: string | number,
+          message: string,
+        ) => new ChainBreak({ ...at, kind, expected, found, message })
+        if (e.tenant !== tenant) throw fail('wrong_tenant', tenant, e.tenant, 'event of another tenant')
+        if (utcDate(e.occurred_at) !== c.file.dt)
+          throw fail('wrong_partition', utcDate(e.occurred_at), c.file.dt, 'event in the wrong dt partition')
+        if (e.seq < c.file.first || e.seq > c.file.last)
+          throw fail(
+            'outside_file_range',
+            `${c.file.first}-${c.file.last}`,
+            e.seq,
+            'seq outside its file name',
+          )
+        if (e.seq !== expectedSeq)
+          throw fail('seq_mismatch', expectedSeq, e.seq, `expected seq ${expectedSeq}`)
+        if (e.prev_hash !== prevHash)
+          throw fail(
+            'prev_hash_mismatch',
+            prevHash,
+            e.prev_hash,
+            'prev_hash does not link to the previous event',
+          )
+        const { hash: _h, prev_hash: _p, ...content } = e
+        const leaf = leafHashSync(content)
+        const hash = linkHashSync(prevHash, leaf)
+        if (hash !== e.hash)
+          throw fail('hash_mismatch', hash, e.hash, 'event content does not match its hash')
+        tree.append(Buffer.from(leaf, 'hex'))
+        link.write(hash, 1, 'hex')
+      }
       expectedSeq++
       lastFile = c.file.rel
-      await settleCheckpointsUpTo(e.seq)
-      await advance(c, tenant)
+      if (nextCp < cps.length && cps[nextCp]!.seq < expectedSeq) await settleCheckpointsUpTo(expectedSeq - 1)
+      if (!advanceSync(c, tenant, suffix)) await advance(c, tenant, suffix)
       if (!c.current) {
         active.splice(active.indexOf(c), 1)
         await c.lines.close()
@@ -214,7 +284,7 @@ async function verifyTenant(
     })
   }
   const summary = { tenant, events: lastSeq, files: files.length, checkpoints: cps.length }
-  return lastSeq > 0 ? { ...summary, head: prevHash } : summary
+  return lastSeq > 0 ? { ...summary, head: prevHashHex() } : summary
 }
 
 /** Verifies every tenant of an archive copy; stops at the first break and names it. */

@@ -8,8 +8,8 @@
 // Rows travel as one JSON parameter per statement (json_each), which keeps every statement far
 // under D1's 100-bound-parameter limit whatever the batch size.
 import { and, eq, sql } from 'drizzle-orm'
+import type { Chained } from '../integrity/chain'
 import { appendLeaf, type Frontier } from '../integrity/merkle'
-import type { StoredEvent } from '../stored-event'
 import type { Db } from './client'
 import { archiveSegments, chainHeads, chainLeaves, events } from './schema'
 
@@ -82,11 +82,9 @@ function prepared(db: Db, q: { toSQL(): { sql: string; params: unknown[] } }): D
   return db.$client.prepare(text).bind(...params)
 }
 
-/** The statements that insert stored events: one JSON parameter each. */
-export function eventInsertStatements(db: Db, stored: StoredEvent[]): D1PreparedStatement[] {
-  return chunkByBytes(stored.map((e) => JSON.stringify(e))).map((part) =>
-    db.$client.prepare(INSERT_EVENTS_SQL).bind(`[${part.join(',')}]`),
-  )
+/** The statements that insert stored events (given as their JSON lines): one JSON parameter each. */
+export function eventInsertStatements(db: Db, lines: string[]): D1PreparedStatement[] {
+  return chunkByBytes(lines).map((part) => db.$client.prepare(INSERT_EVENTS_SQL).bind(`[${part.join(',')}]`))
 }
 
 /**
@@ -98,11 +96,12 @@ export async function commitEvents(
   db: Db,
   tenant: string,
   prev: ChainHead | null,
-  stored: StoredEvent[],
+  chained: Chained,
   segments: SegmentRow[],
-  leaves: string[],
 ): Promise<number> {
-  if (leaves.length !== stored.length) throw new Error('every stored event needs its leaf hash')
+  const { stored, leaves, lines } = chained
+  if (leaves.length !== stored.length || lines.length !== stored.length)
+    throw new Error('every stored event needs its leaf hash and its line')
   const last = stored[stored.length - 1]
   if (!last) return 0
   const now = new Date().toISOString()
@@ -119,7 +118,7 @@ export async function commitEvents(
     : db
         .insert(chainHeads)
         .values({ tenant, seq: last.seq, hash: last.hash, frontier: frontierJson, updatedAt: now })
-  const inserts = eventInsertStatements(db, stored)
+  const inserts = eventInsertStatements(db, lines)
   const segmentInserts = segments.map((s) => prepared(db, db.insert(archiveSegments).values(s)))
   const leafInserts: D1PreparedStatement[] = []
   for (let i = 0; i < leaves.length; i += LEAVES_PER_ROW) {

@@ -53,24 +53,55 @@ export async function linkHash(prevHash: string, leaf: string): Promise<string> 
   return linkHashSync(prevHash, leaf)
 }
 
-/** Places pending events after `head` in the given order; also returns their leaf hashes. */
+/** Where an archive line's hashed content starts: after `{"hash":"<64>","prev_hash":"<64>",`. */
+export const LINE_CONTENT_OFFSET = '{"hash":"","prev_hash":"",'.length + 128
+
+/**
+ * The stored event's line (D1 body and archived NDJSON line): the chain members first, then the
+ * members of its hashed content exactly as RFC 8785 wrote them:
+ *   {"hash":"<hex>","prev_hash":"<hex>",<canonical content without its opening brace>
+ * Any JSON reader sees the whole record; a verifier gets the leaf's preimage as
+ * `{` + line[LINE_CONTENT_OFFSET..] without parsing or re-serialising (verifier/fast-line.ts).
+ */
+export function chainedLine(canonicalContent: string, prevHash: string, hash: string): string {
+  return `{"hash":"${hash}","prev_hash":"${prevHash}",${canonicalContent.slice(1)}`
+}
+
+/**
+ * Places pending events after `head` in the given order. Returns the stored events, their leaf
+ * hashes, and each one's line (chainedLine).
+ */
+export type Chained = { stored: StoredEvent[]; leaves: string[]; lines: string[] }
+
 export async function appendToChain(
   head: { seq: number; hash: string },
   events: PendingEvent[],
-): Promise<{ stored: StoredEvent[]; leaves: string[] }> {
+): Promise<Chained> {
   const stored: StoredEvent[] = []
   const leaves: string[] = []
+  const lines: string[] = []
   let { seq, hash } = head
   for (const e of events) {
     seq += 1
     const withSeq = { ...e, seq }
-    const leaf = leafHashSync(withSeq)
+    const content = canonicalize(withSeq)
+    if (content === undefined) throw new Error('event has no canonical JSON form')
+    const leaf = createHash('sha256').update(LEAF_PREFIX).update(enc.encode(content)).digest('hex')
     const next = linkHashSync(hash, leaf)
     stored.push({ ...withSeq, prev_hash: hash, hash: next })
+    lines.push(chainedLine(content, hash, next))
     leaves.push(leaf)
     hash = next
   }
-  return { stored, leaves }
+  return { stored, leaves, lines }
+}
+
+/** The line of a stored event (what appendToChain returns for it). */
+export function storedLine(e: StoredEvent): string {
+  const { hash, prev_hash, ...content } = e
+  const text = canonicalize(content)
+  if (text === undefined) throw new Error('event has no canonical JSON form')
+  return chainedLine(text, prev_hash, hash)
 }
 
 export async function extendChain(

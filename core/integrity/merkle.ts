@@ -5,6 +5,7 @@
 // append a leaf and to compute the root, so the consumer keeps only O(log n) hashes per tenant.
 // Sizes and indexes are plain numbers: safe up to 2^53, so no bitwise operators (32-bit) here.
 import { createHash } from 'node:crypto'
+import { sha256 } from './sha256'
 
 const EMPTY_ROOT = createHash('sha256').digest('hex')
 const NODE_PREFIX = new Uint8Array([1])
@@ -191,4 +192,39 @@ export function frontierRoot(frontier: Frontier): string {
 
 export function frontierSize(frontier: Frontier): number {
   return frontier.reduce((n, f) => n + f.size, 0)
+}
+
+/**
+ * The frontier over raw 32-byte hashes: what a reader appending millions of leaves keeps
+ * (no hex strings, one preallocated node preimage).
+ */
+export class MerkleAccumulator {
+  private readonly hashes: Buffer[] = []
+  private readonly sizes: number[] = []
+  private readonly node = Buffer.alloc(65, 1)
+
+  private combine(left: Buffer, right: Buffer): Buffer {
+    this.node.set(left, 1)
+    this.node.set(right, 33)
+    return sha256(this.node)
+  }
+
+  append(leaf: Buffer): void {
+    let h = leaf
+    let size = 1
+    while (this.sizes.length > 0 && this.sizes[this.sizes.length - 1] === size) {
+      h = this.combine(this.hashes.pop()!, h)
+      size += this.sizes.pop()!
+    }
+    this.hashes.push(h)
+    this.sizes.push(size)
+  }
+
+  root(): string {
+    const n = this.hashes.length
+    if (n === 0) return EMPTY_ROOT
+    let h = this.hashes[n - 1]!
+    for (let i = n - 2; i >= 0; i--) h = this.combine(this.hashes[i]!, h)
+    return h.toString('hex')
+  }
 }

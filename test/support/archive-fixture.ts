@@ -22,6 +22,8 @@ export type TenantSpec = {
   day: (i: number) => number
   /** After which batches a checkpoint is issued (the last one always is). */
   checkpointAfter?: number[]
+  /** Lines in field insertion order, as archives written before canonical lines hold them. */
+  legacyLines?: boolean
 }
 
 function pendingEvent(tenant: string, i: number, day: number): PendingEvent {
@@ -34,6 +36,14 @@ function pendingEvent(tenant: string, i: number, day: number): PendingEvent {
       actor: { type: 'user', id: `u${i % 5}` },
       target: { type: 'doc', id: `d${i % 7}` },
       changes: [{ field: 'title', before: `t${i}`, after: `t${i + 1}` }],
+      // Nested keys named like the chain's own fields, escapes and non-ASCII text: a reader that
+      // cuts `hash` and `prev_hash` out of a line must find them at the top level only.
+      ...(i % 4 === 1
+        ? {
+            description: { template: 'moved {hash}', values: { hash: `"h${i}"\\`, prev_hash: i } },
+            metadata: { seq: 'x', tenant: 'other', note: 'caf\u00e9 \u2603 \ud83d\ude00 "q" \\n' },
+          }
+        : {}),
     },
     tenant,
     d,
@@ -57,12 +67,13 @@ export async function writeArchive(dir: string, specs: TenantSpec[]) {
     let i = 0
     for (const [b, size] of spec.batches.entries()) {
       const pending = Array.from({ length: size }, () => pendingEvent(spec.tenant, i, spec.day(i++)))
-      const { stored, leaves } = await appendToChain(head, pending)
+      const { stored, leaves, lines: canonical } = await appendToChain(head, pending)
       for (const l of leaves) frontier = appendLeaf(frontier, l)
       const byDay = new Map<string, string[]>()
-      for (const e of stored) {
+      for (const [k, e] of stored.entries()) {
         const dt = utcDate(e.occurred_at)
-        byDay.set(dt, [...(byDay.get(dt) ?? []), JSON.stringify(e)])
+        const line = spec.legacyLines ? JSON.stringify(e) : canonical[k]!
+        byDay.set(dt, [...(byDay.get(dt) ?? []), line])
       }
       const first = stored[0]!.seq
       const last = stored.at(-1)!.seq

@@ -36,11 +36,14 @@ export const benchRoutes = new Hono<AppEnv>()
       prev_hash: GENESIS_HASH,
       hash: GENESIS_HASH,
     }))
-    const results = await c.env.DB.batch(eventInsertStatements(database(c.env.DB), stored)).catch(
-      (err: unknown) => {
-        throw new DomainError('conflict', String(err))
-      },
-    )
+    const results = await c.env.DB.batch(
+      eventInsertStatements(
+        database(c.env.DB),
+        stored.map((e) => JSON.stringify(e)),
+      ),
+    ).catch((err: unknown) => {
+      throw new DomainError('conflict', String(err))
+    })
     return c.json({
       inserted: stored.length,
       rows_written: results.reduce((n, r) => n + (r.meta.rows_written ?? 0), 0),

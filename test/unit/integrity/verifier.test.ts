@@ -36,6 +36,8 @@ const specArb = fc.record({
   cps: fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 2 }),
   pick: fc.nat(),
   pick2: fc.nat(),
+  /** alpha's lines in field order, as archives written before the chained layout hold them. */
+  legacy: fc.boolean(),
 })
 type Case = typeof specArb extends fc.Arbitrary<infer T> ? T : never
 
@@ -44,7 +46,7 @@ async function build(c: Case) {
   roots.push(root)
   const day = (i: number) => c.days[i % c.days.length]!
   const specs: TenantSpec[] = [
-    { tenant: 'alpha', batches: c.a, day, checkpointAfter: c.cps },
+    { tenant: 'alpha', batches: c.a, day, checkpointAfter: c.cps, legacyLines: c.legacy },
     { tenant: 'beta', batches: c.b, day },
   ]
   const { keys } = await writeArchive(root, specs)

@@ -1,0 +1,132 @@
+import { createHash } from 'node:crypto'
+import canonicalize from 'canonicalize'
+import { describe, expect, it } from 'vitest'
+import {
+  appendToChain,
+  GENESIS_HASH,
+  LINE_CONTENT_OFFSET,
+  leafHashSync,
+  storedLine,
+} from '../../../core/integrity/chain'
+import { MerkleAccumulator, merkleRoot } from '../../../core/integrity/merkle'
+import { toPendingEvent } from '../../../core/stored-event'
+import {
+  acceptChainedLine,
+  canonicalUtcDate,
+  readChainedLine,
+  tenantSuffix,
+} from '../../../verifier/fast-line'
+
+// Nested keys named like the top-level facts the reader looks for, escapes and non-ASCII text.
+const pending = (id: string, tenant = 'acme') =>
+  toPendingEvent(
+    {
+      id,
+      occurred_at: '2026-01-02T03:04:05.000Z',
+      action: 'user.login',
+      actor: { type: 'user', id: 'u1', email: 'jane@example.com' },
+      target: { type: 'session', id: 's1' },
+      description: { template: 'x {hash}', values: { hash: `"${'a'.repeat(64)}"`, seq: 99 } },
+      metadata: { occurred_at: '2030-01-01T00:00:00.000Z', seq: 7, tenant: 'other', note: 'café ☃ "\\' },
+      changes: [{ field: 'f', before: { seq: 1 }, after: ',"seq":5,"tenant":"x","v":1}' }],
+    },
+    tenant,
+    '2026-01-02T03:04:06.000Z',
+    { key_id: 'k1', request_id: 'r1' },
+  )
+
+async function chain(n: number, tenant = 'acme') {
+  return appendToChain(
+    { seq: 0, hash: GENESIS_HASH },
+    Array.from({ length: n }, (_, i) => pending(`e${i}`, tenant)),
+  )
+}
+
+const linkFor = (prevHex: string) => {
+  const link = Buffer.alloc(65)
+  link[0] = 2
+  link.write(prevHex, 1, 'hex')
+  return link
+}
+const dt = Buffer.from('2026-01-02')
+
+describe('chained lines', () => {
+  it('hold the whole record, and their tail after the chain members is the canonical content', async () => {
+    const { stored, lines, leaves } = await chain(3)
+    for (const [i, line] of lines.entries()) {
+      const e = stored[i]!
+      expect(JSON.parse(line)).toEqual(e)
+      expect(storedLine(e)).toBe(line)
+      const { hash: _h, prev_hash: _p, ...content } = e
+      expect(`{${line.slice(LINE_CONTENT_OFFSET)}`).toBe(canonicalize(content))
+      expect(leafHashSync(content)).toBe(leaves[i])
+    }
+  })
+
+  it('are read without parsing: the seq, the leaf and the next hash, nested look-alikes ignored', async () => {
+    const { stored, lines, leaves } = await chain(3)
+    const link = linkFor(GENESIS_HASH)
+    for (const [i, line] of lines.entries()) {
+      const b = Buffer.from(line)
+      const facts = readChainedLine(b, tenantSuffix('acme'))
+      expect(facts?.seq).toBe(i + 1)
+      const leaf = acceptChainedLine(b, facts!, dt, link)
+      expect(leaf?.toString('hex')).toBe(leaves[i])
+      expect(link.toString('hex', 1, 33)).toBe(stored[i]!.hash)
+      expect(b.toString()).toBe(line) // the bytes borrowed for hashing are put back
+    }
+  })
+
+  it('leave to the slow path any line laid out otherwise or not of the tenant', async () => {
+    const { stored, lines } = await chain(1)
+    const line = lines[0]!
+    const suffix = tenantSuffix('acme')
+    expect(readChainedLine(Buffer.from(JSON.stringify(stored[0])), suffix)).toBeUndefined()
+    expect(readChainedLine(Buffer.from(line), tenantSuffix('other'))).toBeUndefined()
+    expect(readChainedLine(Buffer.from(`${line} `), suffix)).toBeUndefined()
+    // The hash member moved into a nested object: valid JSON, same bytes once it is cut out.
+    const hashMember = line.slice(1, LINE_CONTENT_OFFSET - '"prev_hash":"",'.length - 64)
+    const nested = `{${line.slice(1 + hashMember.length)}`.replace('"values":{', `"values":{${hashMember}`)
+    expect(() => JSON.parse(nested)).not.toThrow()
+    expect(readChainedLine(Buffer.from(nested), suffix)).toBeUndefined()
+  })
+
+  it('refuse a line whose hash, prev_hash or day does not hold, changing nothing', async () => {
+    const { lines } = await chain(2)
+    const second = Buffer.from(lines[1]!)
+    const facts = readChainedLine(second, tenantSuffix('acme'))!
+    const link = linkFor(GENESIS_HASH) // not the first event's hash
+    expect(acceptChainedLine(second, facts, dt, link)).toBeUndefined()
+    expect(link.toString('hex', 1, 33)).toBe(GENESIS_HASH)
+    const first = Buffer.from(lines[0]!)
+    const f1 = readChainedLine(first, tenantSuffix('acme'))!
+    expect(acceptChainedLine(first, f1, Buffer.from('2026-01-03'), linkFor(GENESIS_HASH))).toBeUndefined()
+    const upper = Buffer.from(
+      lines[0]!.replace(/"hash":"([0-9a-f]{64})"/, (_m, h: string) => `"hash":"${h.toUpperCase()}"`),
+    )
+    const fu = readChainedLine(upper, tenantSuffix('acme'))!
+    expect(acceptChainedLine(upper, fu, dt, linkFor(GENESIS_HASH))).toBeUndefined()
+  })
+
+  it('read dates only in the stored form, agreeing with a full parse', () => {
+    expect(canonicalUtcDate('2026-01-02T03:04:05.000Z')).toBe('2026-01-02')
+    expect(canonicalUtcDate('2026-02-30T00:00:00.000Z')).toBeUndefined()
+    expect(canonicalUtcDate('2026-01-02T03:04:05Z')).toBeUndefined()
+    expect(canonicalUtcDate('2026-01-02T03:04:05.000+00:00')).toBeUndefined()
+    expect(canonicalUtcDate('2026-01-02T24:00:00.000Z')).toBeUndefined()
+  })
+})
+
+describe('Merkle accumulator', () => {
+  it('gives the RFC 6962 root at every size', () => {
+    const acc = new MerkleAccumulator()
+    const leaves: string[] = []
+    expect(acc.root()).toBe(merkleRoot([]))
+    for (let i = 0; i < 70; i++) {
+      const leaf = createHash('sha256').update(`leaf ${i}`).digest()
+      leaves.push(leaf.toString('hex'))
+      acc.append(leaf)
+      expect(acc.root()).toBe(merkleRoot(leaves))
+    }
+  })
+})
