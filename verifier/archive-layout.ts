@@ -1,20 +1,20 @@
-// The archive copy on disk, laid out as the bucket (core/partition.ts):
+// The archive as the bucket lays it out (core/partition.ts), read from an ArchiveSource:
 //   events/tenant=<t>/dt=<YYYY-MM-DD>/<first seq, 12 digits>-<last seq, 12 digits>.ndjson.gz
 //   checkpoints/tenant=<t>/<seq, 12 digits>-<time, digits only>.json
 //   manifests/tenant=<t>/dt=<YYYY-MM-DD>.json   (compaction, core/archive/compaction.ts)
-// Invariant: every entry under events/ and checkpoints/ must fit this layout. An unknown file is
+// Invariant: every object under events/ and checkpoints/ must fit this layout. An unknown object is
 // a break, not something to skip: a verifier that skipped files could be shown a clean subset.
 // Read rule for compaction: in a partition whose manifest names parts that all exist, the files it
 // lists as superseded are ignored. A manifest is not signed and needs no trust: ignoring a file can
 // only remove events, which the chain's continuity and the checkpoints reveal.
 // Only names (and manifests) are read here; event files are read later, one at a time.
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { z } from 'zod'
+import type { ArchiveSource } from './archive-source'
 import { ChainBreak } from './breaks'
 
-export type EventFile = { path: string; rel: string; dt: string; first: number; last: number }
-export type CheckpointFile = { path: string; rel: string; seq: number; compactTime: string }
+export type EventFile = { rel: string; dt: string; first: number; last: number }
+export type CheckpointFile = { rel: string; seq: number; compactTime: string }
+export type TenantLayout = { dir: string; tenant: string; events: EventFile[]; checkpoints: CheckpointFile[] }
 
 const EVENT_FILE_RE = /^(\d{12})-(\d{12})\.ndjson\.gz$/
 const CHECKPOINT_FILE_RE = /^(\d{12})-(\d{8}T\d{9}Z)\.json$/
@@ -24,21 +24,21 @@ function unexpected(tenant: string, rel: string, why: string): ChainBreak {
   return new ChainBreak({ kind: 'unexpected_file', tenant, file: rel, message: `${rel}: ${why}` })
 }
 
-function entries(dir: string) {
-  return existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : []
-}
-
 const manifestSchema = z.object({
   files: z.array(z.object({ key: z.string().min(1) })),
   superseded: z.array(z.string()),
 })
 
-function supersededFiles(root: string, tenantDir: string, tenant: string, dt: string): Set<string> {
-  const rel = `manifests/tenant=${tenantDir}/dt=${dt}.json`
-  if (!existsSync(join(root, rel))) return new Set()
+/** The files a partition's manifest makes obsolete (none while its parts are not all there). */
+async function supersededFiles(
+  source: ArchiveSource,
+  rel: string,
+  tenant: string,
+  eventKeys: Set<string>,
+): Promise<Set<string>> {
   let m: z.infer<typeof manifestSchema>
   try {
-    m = manifestSchema.parse(JSON.parse(readFileSync(join(root, rel), 'utf8')))
+    m = manifestSchema.parse(JSON.parse((await source.read(rel)).toString('utf8')))
   } catch {
     throw new ChainBreak({
       kind: 'manifest_invalid',
@@ -47,62 +47,78 @@ function supersededFiles(root: string, tenantDir: string, tenant: string, dt: st
       message: `${rel}: not a compaction manifest`,
     })
   }
-  // Mid-compaction (parts not all written yet) the old files are still the partition.
-  if (!m.files.every((f) => existsSync(join(root, f.key)))) return new Set()
+  if (!m.files.every((f) => eventKeys.has(f.key))) return new Set()
   return new Set(m.superseded)
 }
 
-/** Tenant directory names (still URI-encoded) under events/ and checkpoints/. */
-export function tenantDirs(root: string): string[] {
-  const out = new Set<string>()
-  for (const top of ['events', 'checkpoints']) {
-    for (const d of entries(join(root, top))) {
-      if (!d.isDirectory() || !d.name.startsWith('tenant=') || d.name === 'tenant=')
-        throw unexpected('', `${top}/${d.name}`, 'expected a tenant=<tenant> directory')
-      const dir = d.name.slice('tenant='.length)
-      try {
-        decodeURIComponent(dir)
-      } catch {
-        throw unexpected('', `${top}/${d.name}`, 'the tenant name is not URI-encoded text')
+/** Splits `<top>/tenant=<dir>/<rest>` keys by tenant directory, refusing any other shape. */
+function byTenant(top: string, keys: string[]): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  for (const key of keys) {
+    const parts = key.split('/')
+    const seg = parts[1] ?? ''
+    if (parts.length < 3 || !seg.startsWith('tenant=') || seg === 'tenant=')
+      throw unexpected('', parts.length < 3 ? key : `${top}/${seg}`, 'expected a tenant=<tenant> directory')
+    const dir = seg.slice('tenant='.length)
+    try {
+      decodeURIComponent(dir)
+    } catch {
+      throw unexpected('', `${top}/${seg}`, 'the tenant name is not URI-encoded text')
+    }
+    const list = out.get(dir) ?? []
+    list.push(parts.slice(2).join('/'))
+    out.set(dir, list)
+  }
+  return out
+}
+
+/** Every tenant's event files (chain order: first seq, then day) and checkpoints (seq, then time). */
+export async function readLayout(source: ArchiveSource): Promise<TenantLayout[]> {
+  const [events, checkpoints, manifests] = await Promise.all(
+    ['events/', 'checkpoints/', 'manifests/'].map((p) => source.list(p)),
+  )
+  const eventKeys = new Set(events)
+  const manifestKeys = new Set(manifests)
+  const evByTenant = byTenant('events', events!)
+  const cpByTenant = byTenant('checkpoints', checkpoints!)
+  const dirs = [...new Set([...evByTenant.keys(), ...cpByTenant.keys()])].sort()
+  const out: TenantLayout[] = []
+  for (const dir of dirs) {
+    const tenant = decodeURIComponent(dir)
+    const relBase = `events/tenant=${dir}`
+    const files: EventFile[] = []
+    const superseded = new Map<string, Set<string>>()
+    for (const rest of evByTenant.get(dir) ?? []) {
+      const [dtDir, name, ...more] = rest.split('/')
+      const dt = DT_RE.exec(dtDir!)?.[1]
+      if (!dt || name === undefined)
+        throw unexpected(tenant, `${relBase}/${dtDir}`, 'expected a dt=YYYY-MM-DD directory')
+      const rel = `${relBase}/${rest}`
+      if (!superseded.has(dt)) {
+        const m = `manifests/tenant=${dir}/dt=${dt}.json`
+        superseded.set(
+          dt,
+          manifestKeys.has(m) ? await supersededFiles(source, m, tenant, eventKeys) : new Set(),
+        )
       }
-      out.add(dir)
-    }
-  }
-  return [...out].sort()
-}
-
-/** A tenant's event files in chain order: by first seq, then by day. */
-export function eventFiles(root: string, tenantDir: string, tenant: string): EventFile[] {
-  const relBase = `events/tenant=${tenantDir}`
-  const out: EventFile[] = []
-  for (const d of entries(join(root, relBase))) {
-    const dt = DT_RE.exec(d.name)?.[1]
-    if (!d.isDirectory() || !dt)
-      throw unexpected(tenant, `${relBase}/${d.name}`, 'expected a dt=YYYY-MM-DD directory')
-    const superseded = supersededFiles(root, tenantDir, tenant, dt)
-    for (const f of entries(join(root, relBase, d.name))) {
-      const rel = `${relBase}/${d.name}/${f.name}`
-      if (superseded.has(rel)) continue
-      const m = EVENT_FILE_RE.exec(f.name)
-      if (!f.isFile() || !m) throw unexpected(tenant, rel, 'expected <first seq>-<last seq>.ndjson.gz')
-      const first = Number(m[1])
-      const last = Number(m[2])
+      if (superseded.get(dt)!.has(rel)) continue
+      const match = more.length === 0 ? EVENT_FILE_RE.exec(name) : null
+      if (!match) throw unexpected(tenant, rel, 'expected <first seq>-<last seq>.ndjson.gz')
+      const first = Number(match[1])
+      const last = Number(match[2])
       if (first < 1 || last < first) throw unexpected(tenant, rel, 'the seq range in the name is empty')
-      out.push({ path: join(root, rel), rel, dt, first, last })
+      files.push({ rel, dt, first, last })
     }
+    files.sort((a, b) => a.first - b.first || a.last - b.last || a.dt.localeCompare(b.dt))
+    const cps: CheckpointFile[] = []
+    for (const rest of cpByTenant.get(dir) ?? []) {
+      const rel = `checkpoints/tenant=${dir}/${rest}`
+      const m = CHECKPOINT_FILE_RE.exec(rest)
+      if (!m) throw unexpected(tenant, rel, 'expected <seq>-<time>.json')
+      cps.push({ rel, seq: Number(m[1]), compactTime: m[2]! })
+    }
+    cps.sort((a, b) => (a.rel < b.rel ? -1 : 1))
+    out.push({ dir, tenant, events: files, checkpoints: cps })
   }
-  return out.sort((a, b) => a.first - b.first || a.last - b.last || a.dt.localeCompare(b.dt))
-}
-
-/** A tenant's checkpoint files, by seq then time (their names sort that way). */
-export function checkpointFiles(root: string, tenantDir: string, tenant: string): CheckpointFile[] {
-  const relBase = `checkpoints/tenant=${tenantDir}`
-  const out: CheckpointFile[] = []
-  for (const f of entries(join(root, relBase))) {
-    const rel = `${relBase}/${f.name}`
-    const m = CHECKPOINT_FILE_RE.exec(f.name)
-    if (!f.isFile() || !m) throw unexpected(tenant, rel, 'expected <seq>-<time>.json')
-    out.push({ path: join(root, rel), rel, seq: Number(m[1]), compactTime: m[2]! })
-  }
-  return out.sort((a, b) => (a.rel < b.rel ? -1 : 1))
+  return out
 }

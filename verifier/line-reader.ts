@@ -1,23 +1,38 @@
 // Lines of a gzip file as bytes, read in chunks: only the current chunk (and a line that spans
 // two chunks) is held in memory, with up to four more decompressed ahead on a libuv thread
 // while the caller hashes. Lines are views into the chunk, not copies.
-import { createReadStream } from 'node:fs'
 import { createGunzip, type ZlibOptions } from 'node:zlib'
+import type { OpenedObject } from './archive-source'
 
 const NEWLINE = 0x0a
 const CHUNK = 256 * 1024
 
 export class LineReader {
-  private readonly chunks: AsyncIterator<Buffer>
+  private chunks?: AsyncIterator<Buffer>
   private chunk: Buffer = Buffer.alloc(0)
   private pos = 0
   private ended = false
 
-  constructor(path: string) {
-    this.chunks = createReadStream(path, { highWaterMark: CHUNK })
-      // zlib streams take the stream options too, though ZlibOptions does not list them.
-      .pipe(createGunzip({ chunkSize: CHUNK, readableHighWaterMark: 4 * CHUNK } as ZlibOptions))
-      [Symbol.asyncIterator]()
+  /** Starts reading at once (the object is fetched and decompressed ahead of the caller). */
+  constructor(private readonly opening: Promise<OpenedObject>) {
+    // Awaited in fill(); until then a failure must not count as unhandled.
+    opening.catch(() => {})
+    opening.then((o) => this.iterate(o)).catch(() => {})
+  }
+
+  private iterate(o: OpenedObject): AsyncIterator<Buffer> {
+    if (!this.chunks) {
+      let bytes = o.stream
+      if (!o.decoded) {
+        // zlib streams take the stream options too, though ZlibOptions does not list them.
+        const gunzip = createGunzip({ chunkSize: CHUNK, readableHighWaterMark: 4 * CHUNK } as ZlibOptions)
+        // pipe() does not pass a read error on: the reader must see it, not the process.
+        o.stream.on('error', (err) => gunzip.destroy(err))
+        bytes = o.stream.pipe(gunzip)
+      }
+      this.chunks = bytes[Symbol.asyncIterator]()
+    }
+    return this.chunks
   }
 
   /**
@@ -40,7 +55,7 @@ export class LineReader {
 
   /** Decompresses the next chunk (or notes the end of the file). */
   async fill(): Promise<void> {
-    const r = await this.chunks.next()
+    const r = await this.iterate(await this.opening).next()
     if (r.done) {
       this.ended = true
       return
@@ -61,6 +76,9 @@ export class LineReader {
 
   /** Stops reading early (after a break) so no file handle is left open. */
   async close(): Promise<void> {
-    await this.chunks.return?.()
+    const o = await this.opening.catch(() => undefined)
+    if (!o) return
+    await this.iterate(o).return?.()
+    o.stream.destroy()
   }
 }

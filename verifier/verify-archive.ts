@@ -13,19 +13,13 @@
 // It streams: only names are listed up front; a file is open only while the chain is inside its
 // seq range and is read line by line; the running state is the previous hash and the Merkle
 // frontier. Compaction manifests are honoured (verifier/archive-layout.ts).
-import { readFile } from 'node:fs/promises'
 import { leafHashSync, linkHashSync } from '../core/integrity/chain'
 import { checkCheckpoint, type PublicKeyDocument, type SignedCheckpoint } from '../core/integrity/checkpoint'
 import { MerkleAccumulator } from '../core/integrity/merkle'
 import { utcDate } from '../core/partition'
 import { type StoredEvent, storedEventSchema } from '../core/stored-event'
-import {
-  type CheckpointFile,
-  checkpointFiles,
-  type EventFile,
-  eventFiles,
-  tenantDirs,
-} from './archive-layout'
+import { type CheckpointFile, type EventFile, readLayout, type TenantLayout } from './archive-layout'
+import { type ArchiveSource, directorySource } from './archive-source'
 import { type Break, ChainBreak } from './breaks'
 import {
   acceptChainedLine,
@@ -47,7 +41,12 @@ export type TenantSummary = {
 }
 export type VerifyResult = { ok: boolean; tenants: TenantSummary[]; break?: Break; warnings: string[] }
 
-async function readCheckpoint(f: CheckpointFile, tenant: string, keys: PublicKeyDocument) {
+async function readCheckpoint(
+  source: ArchiveSource,
+  f: CheckpointFile,
+  tenant: string,
+  keys: PublicKeyDocument,
+) {
   const invalid = (why: string) =>
     new ChainBreak({
       kind: 'checkpoint_invalid',
@@ -58,7 +57,7 @@ async function readCheckpoint(f: CheckpointFile, tenant: string, keys: PublicKey
     })
   let cp: SignedCheckpoint
   try {
-    cp = JSON.parse(await readFile(f.path, 'utf8')) as SignedCheckpoint
+    cp = JSON.parse((await source.read(f.rel)).toString('utf8')) as SignedCheckpoint
   } catch {
     throw invalid('not JSON')
   }
@@ -152,13 +151,11 @@ async function advance(c: Cursor, tenant: string, suffix: Buffer): Promise<void>
 }
 
 async function verifyTenant(
-  root: string,
-  tenantDir: string,
+  source: ArchiveSource,
+  layout: TenantLayout,
   keys: PublicKeyDocument,
 ): Promise<TenantSummary> {
-  const tenant = decodeURIComponent(tenantDir)
-  const files = eventFiles(root, tenantDir, tenant)
-  const cps = checkpointFiles(root, tenantDir, tenant)
+  const { tenant, events: files, checkpoints: cps } = layout
   let expectedSeq = 1
   // The previous hash lives in `link` as bytes; its hex form is made only when needed.
   const prevHashHex = () => link.toString('hex', 1, 33)
@@ -172,7 +169,7 @@ async function verifyTenant(
   const settleCheckpointsUpTo = async (seq: number) => {
     while (nextCp < cps.length && cps[nextCp]!.seq <= seq) {
       const f = cps[nextCp++]!
-      const cp = await readCheckpoint(f, tenant, keys)
+      const cp = await readCheckpoint(source, f, tenant, keys)
       const root = tree.root()
       const prevHash = prevHashHex()
       if (cp.hash !== prevHash || cp.root !== root) {
@@ -192,9 +189,18 @@ async function verifyTenant(
   // A k-way merge by seq over all files, opening a file only once the chain reaches the first seq
   // its name states and closing it when it ends: few files are open at a time, however large the
   // archive. (A consumer batch spanning days, or a compacted day, interleaves files by seq.)
-  const open = async (file: EventFile) => {
+  // The file after the newest open one starts decompressing early, so the chain does not wait for
+  // its first chunk when it gets there (one file ahead: memory stays bounded).
+  let ahead: { index: number; lines: LineReader } | undefined
+  const open = async (index: number) => {
+    const file = files[index]!
+    const lines = ahead?.index === index ? ahead.lines : new LineReader(source.open(file.rel))
+    ahead =
+      index + 1 < files.length
+        ? { index: index + 1, lines: new LineReader(source.open(files[index + 1]!.rel)) }
+        : undefined
     const dt = canonicalUtcDate(`${file.dt}T00:00:00.000Z`) === file.dt ? Buffer.from(file.dt) : undefined
-    const c: Cursor = { file, lineNo: 0, lines: new LineReader(file.path), dt }
+    const c: Cursor = { file, lineNo: 0, lines, dt }
     active.push(c)
     await advance(c, tenant, suffix)
   }
@@ -202,13 +208,13 @@ async function verifyTenant(
   let nextFile = 0
   try {
     for (;;) {
-      while (nextFile < files.length && files[nextFile]!.first <= expectedSeq) await open(files[nextFile++]!)
+      while (nextFile < files.length && files[nextFile]!.first <= expectedSeq) await open(nextFile++)
       let c: Cursor | undefined
       for (const x of active) if (x.current && (!c || x.current.seq < c.current!.seq)) c = x
       if (!c) {
         if (nextFile >= files.length) break
         // The next file starts past the expected seq: read it, so the gap is named at its first line.
-        await open(files[nextFile++]!)
+        await open(nextFile++)
         continue
       }
       const cur = c.current!
@@ -267,12 +273,12 @@ async function verifyTenant(
       }
     }
   } finally {
-    await Promise.all(active.map((c) => c.lines.close()))
+    await Promise.all([...active.map((c) => c.lines.close()), ahead?.lines.close()])
   }
   const lastSeq = expectedSeq - 1
   let newest: SignedCheckpoint | undefined
   // Checkpoints beyond the chain: each must still be genuine before it can prove a cut tail.
-  for (; nextCp < cps.length; nextCp++) newest = await readCheckpoint(cps[nextCp]!, tenant, keys)
+  for (; nextCp < cps.length; nextCp++) newest = await readCheckpoint(source, cps[nextCp]!, tenant, keys)
   if (newest) {
     throw new ChainBreak({
       kind: 'truncated',
@@ -287,12 +293,20 @@ async function verifyTenant(
   return lastSeq > 0 ? { ...summary, head: prevHashHex() } : summary
 }
 
-/** Verifies every tenant of an archive copy; stops at the first break and names it. */
-export async function verifyArchive(root: string, keys: PublicKeyDocument): Promise<VerifyResult> {
+/**
+ * Verifies every tenant of an archive (a directory holding a copy of the bucket, or an
+ * ArchiveSource such as the bucket over S3); stops at the first break and names it. Errors of
+ * the source itself (a listing the store refuses) are thrown, not reported as breaks.
+ */
+export async function verifyArchive(
+  archive: string | ArchiveSource,
+  keys: PublicKeyDocument,
+): Promise<VerifyResult> {
+  const source = typeof archive === 'string' ? directorySource(archive) : archive
   const result: VerifyResult = { ok: true, tenants: [], warnings: [] }
   try {
-    for (const t of tenantDirs(root)) {
-      const r = await verifyTenant(root, t, keys)
+    for (const t of await readLayout(source)) {
+      const r = await verifyTenant(source, t, keys)
       if (r.checkpoints === 0)
         result.warnings.push(`tenant ${r.tenant} has no checkpoint: a cut tail would go unnoticed`)
       result.tenants.push(r)

@@ -90,6 +90,14 @@ export async function listS3(
   return out
 }
 
+/** GETs an object; null when it does not exist. */
+export async function getS3(m: S3Mirror, key: string): Promise<Response | null> {
+  const res = await m.client.fetch(objectUrl(m, key))
+  if (res.status === 404) return null
+  if (!res.ok) throw new Error(`S3 get ${key} failed: ${res.status} ${await res.text()}`)
+  return res
+}
+
 export async function headS3(m: S3Mirror, key: string): Promise<Listed | null> {
   const res = await m.client.fetch(objectUrl(m, key), { method: 'HEAD' })
   if (res.status === 404) return null
