@@ -12,9 +12,9 @@ import type { Chained } from '../integrity/chain'
 import { appendLeaf, type Frontier } from '../integrity/merkle'
 import type { Db } from './client'
 import { archiveSegments, chainHeads, chainLeaves, events } from './schema'
+import { LEAVES_PER_ROW, STORED_SUBTREE } from './tree'
 
 /** 5,000 leaf hashes (320 KB of hex) per row, well under D1's row size limit. */
-const LEAVES_PER_ROW = 5000
 
 export type ChainHead = { seq: number; hash: string; frontier: Frontier }
 export type SegmentRow = typeof archiveSegments.$inferInsert
@@ -106,7 +106,16 @@ export async function commitEvents(
   if (!last) return 0
   const now = new Date().toISOString()
   let frontier: Frontier = prev?.frontier ?? []
-  for (const leaf of leaves) frontier = appendLeaf(frontier, leaf)
+  // Subtree roots completed while appending, kept in the row that holds their last leaf.
+  const rowNodes: Record<string, string>[] = []
+  for (const [i, leaf] of leaves.entries()) {
+    frontier = appendLeaf(frontier, leaf, (start, size, hash) => {
+      if (size < STORED_SUBTREE) return
+      const row = Math.floor(i / LEAVES_PER_ROW)
+      rowNodes[row] ??= {}
+      rowNodes[row][`${start}:${size}`] = hash
+    })
+  }
   const frontierJson = JSON.stringify(frontier)
   const headWrite = prev
     ? db
@@ -122,7 +131,13 @@ export async function commitEvents(
   const segmentInserts = segments.map((s) => prepared(db, db.insert(archiveSegments).values(s)))
   const leafInserts: D1PreparedStatement[] = []
   for (let i = 0; i < leaves.length; i += LEAVES_PER_ROW) {
-    const row = { tenant, firstSeq: stored[i]!.seq, leaves: leaves.slice(i, i + LEAVES_PER_ROW).join('') }
+    const nodes = rowNodes[i / LEAVES_PER_ROW]
+    const row = {
+      tenant,
+      firstSeq: stored[i]!.seq,
+      leaves: leaves.slice(i, i + LEAVES_PER_ROW).join(''),
+      nodes: nodes ? JSON.stringify(nodes) : null,
+    }
     leafInserts.push(prepared(db, db.insert(chainLeaves).values(row)))
   }
   // One D1 batch is one transaction: head, rows and outbox land together or not at all.
@@ -201,18 +216,4 @@ export async function getEventBody(db: Db, tenant: string, id: string): Promise<
     .where(and(eq(events.tenant, tenant), eq(events.id, id)))
     .get()
   return row?.body ?? null
-}
-
-/** Leaf hashes 1..size of a tenant's tree, in order. */
-export async function leavesUpTo(db: Db, tenant: string, size: number): Promise<string[]> {
-  const rows = await db
-    .select({ firstSeq: chainLeaves.firstSeq, leaves: chainLeaves.leaves })
-    .from(chainLeaves)
-    .where(and(eq(chainLeaves.tenant, tenant), sql`${chainLeaves.firstSeq} <= ${size}`))
-    .orderBy(chainLeaves.firstSeq)
-    .all()
-  const out: string[] = []
-  for (const r of rows)
-    for (let i = 0; i < r.leaves.length && out.length < size; i += 64) out.push(r.leaves.slice(i, i + 64))
-  return out
 }

@@ -81,6 +81,11 @@ export const chainLeaves = sqliteTable(
     tenant: text('tenant').notNull(),
     firstSeq: integer('first_seq').notNull(),
     leaves: text('leaves').notNull(),
+    /**
+     * Roots of the aligned perfect subtrees of at least 256 leaves whose last leaf is in this row,
+     * as JSON {"<first leaf index>:<size>": hash} (core/db/tree.ts). Null in rows written before.
+     */
+    nodes: text('nodes'),
   },
   (t) => [primaryKey({ columns: [t.tenant, t.firstSeq] })],
 )

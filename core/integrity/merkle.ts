@@ -14,13 +14,13 @@ export function nodeHash(left: string, right: string): string {
   return createHash('sha256').update(NODE_PREFIX).update(left, 'hex').update(right, 'hex').digest('hex')
 }
 
-function largestPowerOfTwoBelow(n: number): number {
+export function largestPowerOfTwoBelow(n: number): number {
   let k = 1
   while (k * 2 < n) k *= 2
   return k
 }
 
-function isPowerOfTwo(n: number): boolean {
+export function isPowerOfTwo(n: number): boolean {
   let k = 1
   while (k < n) k *= 2
   return k === n
@@ -47,9 +47,17 @@ function checkSize(leaves: readonly string[], size: number) {
     throw new RangeError(`tree size ${size} is outside 0..${leaves.length}`)
 }
 
+/** MTH(D[start:end]) from wherever the tree is kept (an array of leaves, stored subtree roots). */
+export type RangeRoot = (start: number, end: number) => string
+
 /** PATH(m, D[size]) (RFC 9162 2.1.3.1): the audit path of leaf m in the tree of the first `size` leaves. */
 export function inclusionProof(m: number, leaves: readonly string[], size = leaves.length): string[] {
   checkSize(leaves, size)
+  return inclusionPath(m, size, (a, b) => rangeRoot(leaves, a, b))
+}
+
+/** PATH(m, D[size]) with range roots from `rr`. */
+export function inclusionPath(m: number, size: number, rr: RangeRoot): string[] {
   if (!Number.isSafeInteger(m) || m < 0 || m >= size)
     throw new RangeError(`leaf ${m} is outside a tree of ${size}`)
   const path: string[] = []
@@ -59,10 +67,10 @@ export function inclusionProof(m: number, leaves: readonly string[], size = leav
   while (end - start > 1) {
     const k = largestPowerOfTwoBelow(end - start)
     if (m < start + k) {
-      path.push(rangeRoot(leaves, start + k, end))
+      path.push(rr(start + k, end))
       end = start + k
     } else {
-      path.push(rangeRoot(leaves, start, start + k))
+      path.push(rr(start, start + k))
       start += k
     }
   }
@@ -72,6 +80,11 @@ export function inclusionProof(m: number, leaves: readonly string[], size = leav
 /** PROOF(m, D[size]) (RFC 9162 2.1.4.1): shows the tree of m leaves is a prefix of the tree of `size`. */
 export function consistencyProof(m: number, leaves: readonly string[], size = leaves.length): string[] {
   checkSize(leaves, size)
+  return consistencyPath(m, size, (a, b) => rangeRoot(leaves, a, b))
+}
+
+/** PROOF(m, D[size]) with range roots from `rr`. */
+export function consistencyPath(m: number, size: number, rr: RangeRoot): string[] {
   if (!Number.isSafeInteger(m) || m < 0 || m > size)
     throw new RangeError(`old size ${m} is outside 0..${size}`)
   if (m === 0 || m === size) return []
@@ -83,15 +96,15 @@ export function consistencyProof(m: number, leaves: readonly string[], size = le
   for (;;) {
     const n = end - start
     if (mm === n) {
-      if (!known) proof.push(rangeRoot(leaves, start, end))
+      if (!known) proof.push(rr(start, end))
       break
     }
     const k = largestPowerOfTwoBelow(n)
     if (mm <= k) {
-      proof.push(rangeRoot(leaves, start + k, end))
+      proof.push(rr(start + k, end))
       end = start + k
     } else {
-      proof.push(rangeRoot(leaves, start, start + k))
+      proof.push(rr(start, start + k))
       start += k
       mm -= k
       known = false
@@ -173,12 +186,23 @@ export function verifyConsistency(
 /** Perfect subtrees of the tree so far, largest (leftmost) first. */
 export type Frontier = { size: number; hash: string }[]
 
-export function appendLeaf(frontier: Frontier, leaf: string): Frontier {
+/**
+ * Appends a leaf. `onNode` hears of every interior node completed on the way: the perfect
+ * subtree of `size` leaves starting at leaf `start` (a multiple of `size`) and its root.
+ */
+export function appendLeaf(
+  frontier: Frontier,
+  leaf: string,
+  onNode?: (start: number, size: number, hash: string) => void,
+): Frontier {
   const out = [...frontier, { size: 1, hash: leaf }]
+  const end = frontierSize(out)
   while (out.length >= 2 && out[out.length - 1]!.size === out[out.length - 2]!.size) {
     const right = out.pop()!
     const left = out.pop()!
-    out.push({ size: left.size * 2, hash: nodeHash(left.hash, right.hash) })
+    const node = { size: left.size * 2, hash: nodeHash(left.hash, right.hash) }
+    onNode?.(end - node.size, node.size, node.hash)
+    out.push(node)
   }
   return out
 }

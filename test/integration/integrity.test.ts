@@ -12,7 +12,13 @@ import {
   type PublicKeyDocument,
   type SignedCheckpoint,
 } from '../../core/integrity/checkpoint'
-import { consistencyProof, merkleRoot, verifyConsistency, verifyInclusion } from '../../core/integrity/merkle'
+import {
+  consistencyProof,
+  inclusionProof,
+  merkleRoot,
+  verifyConsistency,
+  verifyInclusion,
+} from '../../core/integrity/merkle'
 import { toPendingEvent } from '../../core/stored-event'
 import { ingestTenantEvents } from '../../queue-consumer/event-batch'
 import worker from '../../worker/index'
@@ -100,6 +106,75 @@ describe('signed checkpoints and proofs', () => {
       inclusion_proof: { tree_size: number }
     }
     expect(late.inclusion_proof.tree_size).toBe(14)
+  })
+
+  it('proves from stored subtree roots over a long chain, and from leaves alone for rows without them', async () => {
+    const tenant = uniqueTenant('tree')
+    const { key } = await mintKey(tenant, ['events:read'])
+    let n = 0
+    for (const size of [300, 1, 517, 256, 230]) {
+      await seed(
+        tenant,
+        Array.from({ length: size }, () => ({ id: `t-${n++}` })),
+      )
+    }
+    const rows = (
+      await env.DB.prepare('SELECT leaves, nodes FROM chain_leaves WHERE tenant = ? ORDER BY first_seq')
+        .bind(tenant)
+        .all<{ leaves: string; nodes: string | null }>()
+    ).results
+    const leaves = rows.flatMap((r) => r.leaves.match(/.{64}/g)!)
+    expect(leaves.length).toBe(1304)
+    // 1304 leaves: perfect subtrees of 256 (5), 512 (2) and 1024 (1) are kept.
+    const kept = rows.flatMap((r) => Object.keys(JSON.parse(r.nodes ?? '{}') as object))
+    expect(kept.sort()).toEqual([
+      '0:1024',
+      '0:256',
+      '0:512',
+      '1024:256',
+      '256:256',
+      '512:256',
+      '512:512',
+      '768:256',
+    ])
+
+    const get = async (path: string) => {
+      const res = await SELF.fetch(`${BASE}${path}`, { headers: { authorization: `Bearer ${key}` } })
+      expect(res.status).toBe(200)
+      return res.json() as Promise<Record<string, unknown>>
+    }
+    const check = async () => {
+      for (const m of [0, 255, 256, 511, 700, 1023, 1024, 1279, 1280, 1303]) {
+        const p = (await get(`/v1/events/t-${m}/proof`)) as {
+          checkpoint: SignedCheckpoint
+          inclusion_proof: { leaf_index: number; tree_size: number; hashes: string[] }
+        }
+        const size = p.inclusion_proof.tree_size
+        expect(p.checkpoint.root).toBe(merkleRoot(leaves.slice(0, size)))
+        expect(p.inclusion_proof.hashes).toEqual(inclusionProof(m, leaves, size))
+      }
+      for (const [from, to] of [
+        [1, 1304],
+        [256, 1024],
+        [300, 1304],
+        [1000, 1001],
+        [1303, 1304],
+        [1024, 1024],
+      ] as const) {
+        const c = await get(`/v1/integrity/consistency?from=${from}&to=${to}`)
+        expect(c).toEqual({
+          from_size: from,
+          to_size: to,
+          from_root: merkleRoot(leaves.slice(0, from)),
+          to_root: merkleRoot(leaves.slice(0, to)),
+          proof: consistencyProof(from, leaves, to),
+        })
+      }
+    }
+    await check()
+    // Rows written before subtree roots were kept: the same proofs, from leaves.
+    await env.DB.prepare('UPDATE chain_leaves SET nodes = NULL WHERE tenant = ?').bind(tenant).run()
+    await check()
   })
 
   it("answers 404 for another tenant's event proof", async () => {

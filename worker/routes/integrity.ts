@@ -1,13 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { checkpointCovering, listCheckpoints } from '../../core/db/checkpoints'
 import { database } from '../../core/db/client'
-import { getEventBody, leavesUpTo } from '../../core/db/events'
+import { getChainHead, getEventBody } from '../../core/db/events'
+import { withStoredTree } from '../../core/db/tree'
 import { notFound } from '../../core/errors'
 import { hashedContent, leafHash } from '../../core/integrity/chain'
 import {
-  consistencyProof,
-  inclusionProof,
-  merkleRoot,
+  consistencyPath,
+  inclusionPath,
   verifyConsistency,
   verifyInclusion,
 } from '../../core/integrity/merkle'
@@ -90,12 +90,12 @@ export const integrityRoutes = router()
       const checkpoint =
         (await checkpointCovering(db, tenant, event.seq)) ?? (await issueCheckpoint(c.env, tenant))
       if (!checkpoint || checkpoint.seq < event.seq) throw new Error(`no checkpoint covers seq ${event.seq}`)
-      const leaves = await leavesUpTo(db, tenant, checkpoint.seq)
-      const hashes = inclusionProof(event.seq - 1, leaves)
-      if (
-        leaves[event.seq - 1] !== leaf ||
-        !verifyInclusion(leaf, event.seq - 1, checkpoint.seq, hashes, checkpoint.root)
-      ) {
+      const m = event.seq - 1
+      const { hashes, stored } = await withStoredTree(db, tenant, (rr) => ({
+        hashes: inclusionPath(m, checkpoint.seq, rr),
+        stored: rr(m, m + 1),
+      }))
+      if (stored !== leaf || !verifyInclusion(leaf, m, checkpoint.seq, hashes, checkpoint.root)) {
         throw new Error(`stored tree of ${tenant} does not prove seq ${event.seq}`)
       }
       recordRead(c, 'audit_log.read', { type: 'audit_event', id }, { event_id: id, proof: true })
@@ -137,12 +137,14 @@ export const integrityRoutes = router()
     async (c) => {
       const { from, to } = c.req.valid('query')
       const tenant = tenantOf(c.get('auth'))
-      const leaves = await leavesUpTo(database(c.env.DB), tenant, to)
-      if (leaves.length < to)
-        throw notFound(`The chain of this tenant has ${leaves.length} events, fewer than ${to}.`)
-      const proof = consistencyProof(from, leaves, to)
-      const fromRoot = merkleRoot(leaves.slice(0, from))
-      const toRoot = merkleRoot(leaves)
+      const db = database(c.env.DB)
+      const length = (await getChainHead(db, tenant))?.seq ?? 0
+      if (length < to) throw notFound(`The chain of this tenant has ${length} events, fewer than ${to}.`)
+      const { proof, fromRoot, toRoot } = await withStoredTree(db, tenant, (rr) => ({
+        proof: consistencyPath(from, to, rr),
+        fromRoot: rr(0, from),
+        toRoot: rr(0, to),
+      }))
       if (!verifyConsistency(from, to, proof, fromRoot, toRoot))
         throw new Error(`stored tree of ${tenant} is inconsistent`)
       return c.json({ from_size: from, to_size: to, from_root: fromRoot, to_root: toRoot, proof }, 200)
