@@ -79,43 +79,48 @@ function compact<T extends Record<string, unknown>>(o: T): T {
 }
 
 /**
- * Builds the record from a validated event. Nested objects are taken as zod produced them
- * (fresh objects holding only the keys present), so only the top level needs compacting.
+ * Builds the record from a validated event. Optional fields are only set when present (never
+ * added then deleted: objects that lose keys become slow to copy and serialize, and every event
+ * is serialized at least twice on its way). Nested objects are taken as zod produced them (fresh
+ * objects holding only the keys present).
  */
 export function toPendingEvent(
-  e: ValidEvent & { id: string },
+  e: ValidEvent,
   tenant: string,
   receivedAt: string,
   ingest: IngestFacts,
+  id: string | undefined = e.id,
 ): PendingEvent {
-  return compact({
+  if (id === undefined) throw new Error("an event needs its id (the client's or one minted at the edge)")
+  const out: PendingEvent = {
     v: STORED_EVENT_VERSION as 1,
     tenant,
-    id: e.id,
+    id,
     occurred_at: e.occurred_at,
     received_at: receivedAt,
     action: e.action,
     actor: e.actor,
     target: e.target,
-    parent: e.parent,
     outcome: e.outcome ?? { status: 'success' as const },
-    changes: e.changes?.map((c) => {
-      const out: { field: string; before?: string; after?: string } = { field: c.field }
-      if (c.before !== undefined) out.before = JSON.stringify(c.before)
-      if (c.after !== undefined) out.after = JSON.stringify(c.after)
-      return out
-    }),
-    context: e.context,
-    source: e.source,
-    description:
-      e.description === undefined
-        ? undefined
-        : typeof e.description === 'string'
-          ? { template: e.description, values: {} }
-          : { template: e.description.template, values: e.description.values },
-    metadata: e.metadata,
     ingest,
-  })
+  }
+  if (e.parent !== undefined) out.parent = e.parent
+  if (e.changes !== undefined)
+    out.changes = e.changes.map((c) => {
+      const change: { field: string; before?: string; after?: string } = { field: c.field }
+      if (c.before !== undefined) change.before = JSON.stringify(c.before)
+      if (c.after !== undefined) change.after = JSON.stringify(c.after)
+      return change
+    })
+  if (e.context !== undefined) out.context = e.context
+  if (e.source !== undefined) out.source = e.source
+  if (e.description !== undefined)
+    out.description =
+      typeof e.description === 'string'
+        ? { template: e.description, values: {} }
+        : { template: e.description.template, values: e.description.values }
+  if (e.metadata !== undefined) out.metadata = e.metadata
+  return out
 }
 
 /** The API's view: free-form values decoded back to JSON, a plain description as a string. */

@@ -32,9 +32,7 @@ export const ingestRoutes = new Hono<AppEnv>().post('/v1/events', requireScope('
     ...(cf?.country ? { country: cf.country } : {}),
   }
   const receivedAt = new Date(now).toISOString()
-  const pending = valid.map((e) =>
-    toPendingEvent({ ...e, id: e.id ?? uuidv7(now) }, tenant, receivedAt, ingest),
-  )
+  const pending = valid.map((e) => toPendingEvent(e, tenant, receivedAt, ingest, e.id ?? uuidv7(now)))
   const accepted = await enqueueEvents(c.env.EVENTS_QUEUE, tenant, pending, { batch: decoded.batch })
   return c.json({ accepted: accepted.map((id) => ({ id })) }, 202)
 })
