@@ -1,7 +1,8 @@
 // The signing key ring. Production: the secret SIGNING_KEYS, a JSON array of
 // {id, seed (32 random bytes, base64url), not_before, not_after?}; the newest key whose window
 // holds `now` signs, and every key is published (public half only) so old checkpoints stay
-// verifiable after a rotation. Without SIGNING_KEYS a development key is derived from
+// verifiable after a rotation. A retired key can drop its private half: an entry
+// {id, public_key, not_before, not_after} is published but can never sign. Without SIGNING_KEYS a development key is derived from
 // ADMIN_TOKEN, so a local system signs out of the box; it is marked as such.
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
@@ -11,12 +12,34 @@ import { b64url, fromB64url, type PublicKeyDocument, type PublicKeyEntry } from 
 // so validity windows compare as plain strings.
 const instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString())
 
-const keySpec = z.object({
-  id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters [A-Za-z0-9._-]'),
-  seed: z.string().refine((s) => /^[A-Za-z0-9_-]{43}$/.test(s), 'must be 32 random bytes, base64url'),
-  not_before: instant,
-  not_after: instant.optional(),
-})
+const keyId = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters [A-Za-z0-9._-]')
+const key32 = (message: string) => z.string().refine((s) => /^[A-Za-z0-9_-]{43}$/.test(s), message)
+
+const keySpec = z.union(
+  [
+    z
+      .object({
+        id: keyId,
+        seed: key32('must be 32 random bytes, base64url'),
+        not_before: instant,
+        not_after: instant.optional(),
+      })
+      .strict(),
+    // A retired key: published so the checkpoints it signed still verify, its private half gone.
+    z
+      .object({
+        id: keyId,
+        public_key: key32('must be an Ed25519 public key: 32 bytes, base64url'),
+        not_before: instant,
+        not_after: instant,
+      })
+      .strict(),
+  ],
+  {
+    error:
+      'needs "id", "not_before" and either "seed" (a signing key) or "public_key" and "not_after" (a retired key), nothing else',
+  },
+)
 export const signingKeysSchema = z
   .array(keySpec)
   .min(1)
@@ -28,9 +51,19 @@ const PKCS8_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ])
 
-export type SigningKey = { spec: KeySpec; privateKey: CryptoKey; publicKey: string }
+/** A key of the ring; `privateKey` only for keys that can still sign. */
+export type SigningKey = { spec: KeySpec; privateKey?: CryptoKey; publicKey: string }
+export type Signer = SigningKey & { privateKey: CryptoKey }
 
 async function load(spec: KeySpec): Promise<SigningKey> {
+  if (!('seed' in spec)) {
+    try {
+      await crypto.subtle.importKey('raw', fromB64url(spec.public_key), { name: 'Ed25519' }, true, ['verify'])
+    } catch {
+      throw new Error(`SIGNING_KEYS is invalid: key ${spec.id}: public_key is not an Ed25519 public key`)
+    }
+    return { spec, publicKey: spec.public_key }
+  }
   const pkcs8 = new Uint8Array(48)
   pkcs8.set(PKCS8_PREFIX)
   pkcs8.set(fromB64url(spec.seed), 16)
@@ -54,7 +87,9 @@ export function parseSigningKeys(text: string): KeySpec[] {
   try {
     json = JSON.parse(text)
   } catch {
-    throw new Error('SIGNING_KEYS is not JSON: expected [{"id", "seed", "not_before", "not_after"?}]')
+    throw new Error(
+      'SIGNING_KEYS is not JSON: expected [{"id", "seed", "not_before", "not_after"?}] (retired keys: {"id", "public_key", "not_before", "not_after"})',
+    )
   }
   const r = signingKeysSchema.safeParse(json)
   if (!r.success) {
@@ -81,12 +116,13 @@ export async function loadKeyRing(
   return ring
 }
 
-export function activeKey(ring: SigningKey[], now: string): SigningKey {
+export function activeKey(ring: SigningKey[], now: string): Signer {
   const valid = ring
+    .filter((k): k is Signer => k.privateKey !== undefined)
     .filter((k) => k.spec.not_before <= now && (k.spec.not_after === undefined || now <= k.spec.not_after))
     .sort((a, b) => (a.spec.not_before < b.spec.not_before ? 1 : -1))
   const key = valid[0]
-  if (!key) throw new Error('no signing key is valid now; check SIGNING_KEYS')
+  if (!key) throw new Error('no signing key with a seed is valid now; check SIGNING_KEYS')
   return key
 }
 

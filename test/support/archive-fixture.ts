@@ -91,7 +91,7 @@ export async function writeArchive(dir: string, specs: TenantSpec[]) {
             time,
             key_id: key.spec.id,
           },
-          key.privateKey,
+          key.privateKey!,
         )
         write(checkpointObjectKey(cp), JSON.stringify(cp))
         checkpoints.push(cp)

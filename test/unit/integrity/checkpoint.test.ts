@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { createPublicKey, verify } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
@@ -30,7 +31,7 @@ describe('Ed25519 through WebCrypto', () => {
     const v = vectors.rfc8032
     const [key] = await ringOf([{ id: 't', seed: seedOf(v.secret_key), not_before: '2000-01-01T00:00:00Z' }])
     expect(Buffer.from(fromB64url(key!.publicKey)).toString('hex')).toBe(v.public_key)
-    const sig = await crypto.subtle.sign({ name: 'Ed25519' }, key!.privateKey, new Uint8Array(0))
+    const sig = await crypto.subtle.sign({ name: 'Ed25519' }, key!.privateKey!, new Uint8Array(0))
     expect(Buffer.from(sig).toString('hex')).toBe(v.signature)
   })
 })
@@ -47,7 +48,7 @@ describe('checkpoint signature vectors', () => {
       // For these values JCS is JSON with sorted keys.
       const sorted = Object.fromEntries(Object.entries(v.input).sort(([a], [b]) => (a < b ? -1 : 1)))
       expect(v.want.signing_bytes).toBe(JSON.stringify(sorted))
-      expect((await signCheckpoint(v.input, signer!.privateKey)).signature).toBe(v.want.signature)
+      expect((await signCheckpoint(v.input, signer!.privateKey!)).signature).toBe(v.want.signature)
       expect(nodeVerify(key!.public_key, bytes, v.want.signature)).toBe(true)
       expect(await checkCheckpoint({ ...v.input, signature: v.want.signature }, keys)).toBeNull()
     })
@@ -85,11 +86,46 @@ describe('key ring and rotation', () => {
     ])
     expect(doc.development).toBeUndefined()
     const body = { tenant: 'acme', seq: 3, hash: 'a'.repeat(64), root: 'b'.repeat(64), key_id: 'k1' }
-    const old = await signCheckpoint({ ...body, time: '2026-03-01T00:00:00.000Z' }, ring[0]!.privateKey)
+    const old = await signCheckpoint({ ...body, time: '2026-03-01T00:00:00.000Z' }, ring[0]!.privateKey!)
     expect(await checkCheckpoint(old, doc)).toBeNull()
     // A retired key cannot sign checkpoints dated after its window.
-    const late = await signCheckpoint({ ...body, time: '2026-07-01T00:00:00.000Z' }, ring[0]!.privateKey)
+    const late = await signCheckpoint({ ...body, time: '2026-07-01T00:00:00.000Z' }, ring[0]!.privateKey!)
     expect(await checkCheckpoint(late, doc)).toBe('key_not_valid_then')
+  })
+
+  it('keeps publishing a retired key from its public half alone, and never signs with it', async () => {
+    const signedWithSeed = await ringOf([k1, k2])
+    const body = { tenant: 'acme', seq: 3, hash: 'a'.repeat(64), root: 'b'.repeat(64), key_id: 'k1' }
+    const old = await signCheckpoint(
+      { ...body, time: '2026-03-01T00:00:00.000Z' },
+      signedWithSeed[0]!.privateKey!,
+    )
+    const { seed: _seed, ...k1Public } = { ...k1, public_key: signedWithSeed[0]!.publicKey }
+    const ring = await ringOf([k1Public, k2])
+    expect(ring[0]!.privateKey).toBeUndefined()
+    const doc = publicKeyDocument(ring)
+    expect(doc).toEqual(publicKeyDocument(signedWithSeed))
+    expect(await checkCheckpoint(old, doc)).toBeNull()
+    expect(activeKey(ring, '2026-07-01T00:00:00.000Z').spec.id).toBe('k2')
+    // Inside its old window a retired key still cannot sign: only keys with a seed do.
+    expect(() => activeKey(ring, '2026-03-01T00:00:00.000Z')).toThrow(/no signing key with a seed/)
+    await expect(
+      ringOf([{ ...k1Public, public_key: Buffer.alloc(32, 9).toString('base64url').replace(/./, '!') }]),
+    ).rejects.toThrow(/public_key/)
+    expect(() => parseSigningKeys(JSON.stringify([{ ...k1Public, seed: k1.seed }]))).toThrow(
+      /SIGNING_KEYS is invalid/,
+    )
+    // The command that makes the public-only entry from the secret one.
+    const retired = spawnSync(process.execPath, ['scripts/retire-signing-key.mjs', JSON.stringify(k1)], {
+      encoding: 'utf8',
+    })
+    expect(retired.status).toBe(0)
+    expect((await ringOf([JSON.parse(retired.stdout), k2]))[0]).toMatchObject({
+      publicKey: signedWithSeed[0]!.publicKey,
+      spec: { id: 'k1', not_after: '2026-06-30T23:59:59.000Z' },
+    })
+    const { not_after: _na, ...openEnded } = k1Public
+    expect(() => parseSigningKeys(JSON.stringify([openEnded]))).toThrow(/SIGNING_KEYS is invalid/)
   })
 
   it('explains a bad SIGNING_KEYS secret without echoing key material', () => {

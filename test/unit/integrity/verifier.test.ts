@@ -163,7 +163,7 @@ const mutations: Record<string, Mutation> = {
       )[0]!
       writeFileSync(
         file,
-        JSON.stringify(await signCheckpoint({ ...cp, root: '0'.repeat(64) }, forger.privateKey)),
+        JSON.stringify(await signCheckpoint({ ...cp, root: '0'.repeat(64) }, forger.privateKey!)),
       )
     }
   },

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// npm run keys:retire -- '<SIGNING_KEYS entry as JSON>' [not_after]
+// Prints the entry's public-only form: {id, public_key, not_before, not_after}. Put it in
+// SIGNING_KEYS in place of the entry with the seed: the key stays published at
+// /.well-known/audit-log-keys, so the checkpoints it signed still verify, and its private half
+// can be destroyed. not_after defaults to the entry's own, else now.
+import { createPrivateKey } from 'node:crypto'
+
+const [json, notAfter] = process.argv.slice(2)
+let entry
+try {
+  entry = JSON.parse(json ?? '')
+} catch {
+  console.error("usage: npm run keys:retire -- '<SIGNING_KEYS entry as JSON>' [not_after, RFC 3339]")
+  process.exit(2)
+}
+if (
+  typeof entry?.seed !== 'string' ||
+  !/^[A-Za-z0-9_-]{43}$/.test(entry.seed) ||
+  typeof entry.id !== 'string'
+) {
+  console.error('the entry needs "id" and "seed" (32 bytes, base64url), as npm run keys:new prints it')
+  process.exit(2)
+}
+const end = notAfter ?? entry.not_after ?? new Date().toISOString()
+if (Number.isNaN(Date.parse(end))) {
+  console.error(`not_after ${end} is not an RFC 3339 time`)
+  process.exit(2)
+}
+const pkcs8 = Buffer.concat([
+  Buffer.from('302e020100300506032b657004220420', 'hex'),
+  Buffer.from(entry.seed, 'base64url'),
+])
+const jwk = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' })
+console.log(
+  JSON.stringify({
+    id: entry.id,
+    public_key: jwk.x,
+    not_before: entry.not_before,
+    not_after: new Date(end).toISOString(),
+  }),
+)
