@@ -74,8 +74,10 @@ export type IngestFacts = z.infer<typeof ingestFactsSchema>
 
 /** Drops keys whose value is undefined so the record has one canonical form. */
 function compact<T extends Record<string, unknown>>(o: T): T {
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k]
-  return o
+  // A fresh object rather than deletes: objects that lose keys are slow to serialize.
+  const out: Record<string, unknown> = {}
+  for (const k in o) if (o[k] !== undefined) out[k] = o[k]
+  return out as T
 }
 
 /**
@@ -125,22 +127,38 @@ export function toPendingEvent(
 
 /** The API's view: free-form values decoded back to JSON, a plain description as a string. */
 export function toApiEvent(s: StoredEvent) {
-  const { v: _v, changes, description, ...rest } = s
+  // Built field by field, in reading order (who, what, to which resource, ...; chain fields
+  // last), whatever order the stored line has its keys in.
   return compact({
-    ...rest,
-    changes: changes?.map((c) =>
+    id: s.id,
+    tenant: s.tenant,
+    seq: s.seq,
+    occurred_at: s.occurred_at,
+    received_at: s.received_at,
+    action: s.action,
+    actor: s.actor,
+    target: s.target,
+    parent: s.parent,
+    outcome: s.outcome,
+    changes: s.changes?.map((c) =>
       compact({
         field: c.field,
         before: c.before === undefined ? undefined : (JSON.parse(c.before) as unknown),
         after: c.after === undefined ? undefined : (JSON.parse(c.after) as unknown),
       }),
     ),
+    context: s.context,
+    source: s.source,
     description:
-      description === undefined
+      s.description === undefined
         ? undefined
-        : Object.keys(description.values).length === 0
-          ? description.template
-          : description,
+        : Object.keys(s.description.values).length === 0
+          ? s.description.template
+          : s.description,
+    metadata: s.metadata,
+    ingest: s.ingest,
+    hash: s.hash,
+    prev_hash: s.prev_hash,
   })
 }
 export type ApiEvent = ReturnType<typeof toApiEvent>
