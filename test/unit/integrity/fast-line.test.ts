@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import canonicalize from 'canonicalize'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   appendToChain,
@@ -128,5 +129,99 @@ describe('Merkle accumulator', () => {
       acc.append(leaf)
       expect(acc.root()).toBe(merkleRoot(leaves))
     }
+  })
+})
+
+describe('chained lines, any content', () => {
+  // Text with what a byte-level reader could trip on: quotes, backslashes, control characters,
+  // non-ASCII, lone surrogates, and the very key patterns the reader looks for.
+  const tricky = fc.oneof(
+    fc.string(),
+    fc.string({ unit: 'binary' }),
+    fc.constantFrom(
+      ',"seq":5,',
+      ',"occurred_at":"2030-01-01T00:00:00.000Z"',
+      ',"tenant":"acme","v":1}',
+      '"hash":"',
+      '\\"',
+      '\\',
+      '\u2028',
+      '\ud800',
+      // As keys of metadata and description values: nested look-alikes of the top-level members.
+      'seq',
+      'occurred_at',
+      'tenant',
+      'hash',
+      'prev_hash',
+      'v',
+    ),
+  )
+  const scalar = fc.oneof(
+    tricky,
+    fc.integer(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.boolean(),
+    fc.constant(null),
+  )
+
+  it('give the leaf and hash of a full parse, and name the same seq, for any event', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            actorName: fc.option(tricky, { nil: undefined }),
+            targetId: tricky.filter((s) => s.length > 0 && s.length <= 256),
+            metadata: fc.option(
+              fc.dictionary(
+                tricky.filter((k) => k.length > 0 && k.length <= 64),
+                scalar,
+                { maxKeys: 5 },
+              ),
+              {
+                nil: undefined,
+              },
+            ),
+            before: fc.option(fc.jsonValue(), { nil: undefined }),
+            values: fc.dictionary(
+              tricky.filter((k) => k.length <= 64),
+              scalar,
+              { maxKeys: 3 },
+            ),
+          }),
+          { minLength: 1, maxLength: 6 },
+        ),
+        fc.constantFrom('acme', 'tenant "q"', 'ü/☃', 'a\\b'),
+        async (specs, tenant) => {
+          const pendings = specs.map((s, i) =>
+            toPendingEvent(
+              {
+                id: `e${i}`,
+                occurred_at: '2026-01-02T03:04:05.000Z',
+                action: 'doc.updated',
+                actor: { type: 'user', id: 'u1', ...(s.actorName ? { name: s.actorName } : {}) },
+                target: { type: 'doc', id: s.targetId },
+                changes: [{ field: 'f', before: s.before }],
+                description: { template: 'x', values: s.values },
+                ...(s.metadata ? { metadata: s.metadata } : {}),
+              } as never,
+              tenant,
+              '2026-01-02T03:04:06.000Z',
+              { key_id: 'k', request_id: 'r' },
+            ),
+          )
+          const { stored, lines, leaves } = await appendToChain({ seq: 0, hash: GENESIS_HASH }, pendings)
+          const link = linkFor(GENESIS_HASH)
+          for (const [i, line] of lines.entries()) {
+            expect(JSON.parse(line)).toEqual(JSON.parse(JSON.stringify(stored[i])))
+            const b = Buffer.from(line)
+            const facts = readChainedLine(b, tenantSuffix(tenant))
+            expect(facts?.seq).toBe(i + 1)
+            expect(acceptChainedLine(b, facts!, dt, link)?.toString('hex')).toBe(leaves[i])
+            expect(link.toString('hex', 1, 33)).toBe(stored[i]!.hash)
+          }
+        },
+      ),
+      { numRuns: 200 },
+    )
   })
 })
