@@ -194,6 +194,7 @@ async function verifyTenant(
   let ahead: { index: number; lines: LineReader } | undefined
   const open = async (index: number) => {
     const file = files[index]!
+    if (ahead && ahead.index !== index) await ahead.lines.close()
     const lines = ahead?.index === index ? ahead.lines : new LineReader(source.open(file.rel))
     ahead =
       index + 1 < files.length
