@@ -28,40 +28,50 @@ try {
   // Warm-up so every isolate and the key cache are hot.
   await run({ url: `${server.url}/v1/events`, method: 'POST', headers, body: single, duration: 2 })
 
-  const bare = await run({ url: `${server.url}/__bench/accept`, method: 'POST', headers, body: single })
-  const one = await run({ url: `${server.url}/v1/events`, method: 'POST', headers, body: single })
-  const hundred = await run({ url: `${server.url}/v1/events`, method: 'POST', headers, body: batch })
-  for (const [name, r] of [
-    ['single', one],
-    ['batch', hundred],
-    ['bare', bare],
-  ]) {
-    if (r.non2xx > 0 || r.errors > 0)
-      console.warn(`${name}: ${r.non2xx} non-2xx responses, ${r.errors} errors`)
+  // Rounds interleave the three routes, so a slow spell of this shared machine hits all of them;
+  // the ratios reported are each round's, and their median.
+  const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+  const rounds = []
+  for (let r = 0; r < ROUNDS; r++) {
+    const bare = await run({ url: `${server.url}/__bench/accept`, method: 'POST', headers, body: single })
+    const one = await run({ url: `${server.url}/v1/events`, method: 'POST', headers, body: single })
+    const hundred = await run({ url: `${server.url}/v1/events`, method: 'POST', headers, body: batch })
+    for (const [name, x] of [
+      ['single', one],
+      ['batch', hundred],
+      ['bare', bare],
+    ]) {
+      if (x.non2xx > 0 || x.errors > 0)
+        console.warn(`${name}: ${x.non2xx} non-2xx responses, ${x.errors} errors`)
+    }
+    rounds.push({ bare, one, hundred })
   }
-
-  const bareRps = bare.requests.average
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  const rps = (x) => x.requests.average
+  const singleRatios = rounds.map((r) => rps(r.one) / rps(r.bare))
+  const batchRatios = rounds.map((r) => (rps(r.hundred) * 100) / rps(r.bare))
+  const list = (xs, digits) => xs.map((x) => x.toFixed(digits)).join(', ')
   table([
     {
       route: 'bare 202 route',
-      'req/s': bareRps.toFixed(0),
+      'req/s (median)': median(rounds.map((r) => rps(r.bare))).toFixed(0),
       'events/s': '-',
-      'p99 ms': bare.latency.p99,
+      'p99 ms': median(rounds.map((r) => r.bare.latency.p99)),
       ratio: '1.00x (baseline)',
     },
     {
       route: 'POST 1 event',
-      'req/s': one.requests.average.toFixed(0),
-      'events/s': one.requests.average.toFixed(0),
-      'p99 ms': one.latency.p99,
-      ratio: `${(one.requests.average / bareRps).toFixed(2)}x req/s (target >= 0.8x)`,
+      'req/s (median)': median(rounds.map((r) => rps(r.one))).toFixed(0),
+      'events/s': median(rounds.map((r) => rps(r.one))).toFixed(0),
+      'p99 ms': median(rounds.map((r) => r.one.latency.p99)),
+      ratio: `${median(singleRatios).toFixed(2)}x req/s, rounds ${list(singleRatios, 2)} (target >= 0.8x)`,
     },
     {
       route: 'POST 100 events',
-      'req/s': hundred.requests.average.toFixed(0),
-      'events/s': (hundred.requests.average * 100).toFixed(0),
-      'p99 ms': hundred.latency.p99,
-      ratio: `${((hundred.requests.average * 100) / bareRps).toFixed(1)}x bare req/s in events/s (target >= 50x)`,
+      'req/s (median)': median(rounds.map((r) => rps(r.hundred))).toFixed(0),
+      'events/s': (median(rounds.map((r) => rps(r.hundred))) * 100).toFixed(0),
+      'p99 ms': median(rounds.map((r) => r.hundred.latency.p99)),
+      ratio: `${median(batchRatios).toFixed(1)}x bare req/s in events/s, rounds ${list(batchRatios, 1)} (target >= 50x)`,
     },
   ])
 } finally {
@@ -108,7 +118,7 @@ try {
     await new Promise((r) => setTimeout(r, 500))
   }
   console.log(
-    `\nD1 rows written per stored event: ${(rows / Math.max(events, 1)).toFixed(2)} (target <= 4; ${events} of ${n} events, 50 batches of 100 + 200 single POSTs)`,
+    `\nD1 rows written per stored event: ${(rows / Math.max(events, 1)).toFixed(2)} (target <= 4, <= 5 with the search indexes; ${events} of ${n} events, 50 batches of 100 + 200 single POSTs)`,
   )
 } finally {
   await full.stop()
