@@ -74,7 +74,8 @@ export function s3Source(o: S3SourceOptions): ArchiveSource {
   }
   return {
     location: `${o.endpoint}/${o.bucket}/${m.prefix}`,
-    list: async (prefix) => [...(await listS3(m, prefix)).keys()].sort(),
+    // Keys ending in "/" are folder markers some tools create, not objects of the archive.
+    list: async (prefix) => [...(await listS3(m, prefix)).keys()].filter((k) => !k.endsWith('/')).sort(),
     read: async (key) => Buffer.from(await (await get(key)).arrayBuffer()),
     open: async (key) => {
       const res = await get(key)
