@@ -15,8 +15,13 @@ export function utcDate(iso: string): string {
   return new Date(iso).toISOString().slice(0, 10)
 }
 
+/** Where a tenant's partitions are: `events/tenant=<tenant>/`. */
+export function tenantArchivePrefix(tenant: string): string {
+  return `${ARCHIVE_PREFIX}tenant=${encodeURIComponent(tenant)}/`
+}
+
 export function partitionPrefix(tenant: string, dt: string): string {
-  return `${ARCHIVE_PREFIX}tenant=${encodeURIComponent(tenant)}/dt=${dt}/`
+  return `${tenantArchivePrefix(tenant)}dt=${dt}/`
 }
 
 export function padSeq(seq: number): string {
@@ -25,6 +30,14 @@ export function padSeq(seq: number): string {
 
 export function archiveObjectKey(tenant: string, dt: string, firstSeq: number, lastSeq: number): string {
   return `${partitionPrefix(tenant, dt)}${padSeq(firstSeq)}-${padSeq(lastSeq)}.ndjson.gz`
+}
+
+const OBJECT_NAME_RE = /^(\d{12})-(\d{12})\.ndjson\.gz$/
+
+/** The seq range an archive object's name states (archiveObjectKey), or null for another name. */
+export function parseObjectName(name: string): { first: number; last: number } | null {
+  const m = OBJECT_NAME_RE.exec(name)
+  return m ? { first: Number(m[1]), last: Number(m[2]) } : null
 }
 
 const KEY_RE = /^events\/tenant=([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\/(.+)$/

@@ -6,9 +6,10 @@
 // points at the start of the last day read, so the next page goes on from there.
 
 import { readPartition } from './archive/archive-reader'
+import { listDirs } from './archive/r2'
 import type { Db } from './db/client'
 import { type PageKey, searchEvents } from './db/search'
-import { partitionPrefix } from './partition'
+import { tenantArchivePrefix } from './partition'
 import type { SearchFilters } from './search-filters'
 import { matchesFilters, newestFirst } from './search-match'
 import type { StoredEvent } from './stored-event'
@@ -31,15 +32,11 @@ async function archivedDays(bucket: R2Bucket, tenant: string): Promise<string[]>
 }
 
 async function listArchivedDays(bucket: R2Bucket, tenant: string): Promise<string[]> {
-  const prefix = partitionPrefix(tenant, 'x').replace(/dt=x\/$/, '')
-  const days: string[] = []
-  let cursor: string | undefined
-  do {
-    const page = await bucket.list({ prefix, cursor, delimiter: '/', limit: 1000 })
-    for (const p of page.delimitedPrefixes ?? []) days.push(p.slice(prefix.length + 'dt='.length, -1))
-    cursor = page.truncated ? page.cursor : undefined
-  } while (cursor)
-  return days.sort().reverse()
+  const dirs = await listDirs(bucket, tenantArchivePrefix(tenant))
+  return dirs
+    .map((d) => d.slice('dt='.length))
+    .sort()
+    .reverse()
 }
 
 export async function searchHistory(

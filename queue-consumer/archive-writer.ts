@@ -1,17 +1,12 @@
 // Writes archive objects: gzip NDJSON, one stored event per line, in chain order. Object keys
 // are deterministic (core/partition.ts), so a retried write replaces the object with the same
 // bytes and never adds a second copy.
+import { gzipLines } from '../core/archive/r2'
 import type { Db } from '../core/db/client'
 import { markSegmentWritten, pendingSegments, type SegmentRow, segmentBodies } from '../core/db/events'
 import type { Chained } from '../core/integrity/chain'
 import { archiveObjectKey, utcDate } from '../core/partition'
 import type { StoredEvent } from '../core/stored-event'
-
-export async function gzipLines(lines: string[]): Promise<Uint8Array> {
-  const text = `${lines.join('\n')}\n`
-  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'))
-  return new Uint8Array(await new Response(stream).arrayBuffer())
-}
 
 /** Groups a committed run of one tenant's events into one segment per UTC day. */
 export function segmentsFor(tenant: string, stored: StoredEvent[]): SegmentRow[] {
@@ -53,7 +48,7 @@ export async function flushPendingSegments(
   db: Db,
   bucket: R2Bucket,
   tenant: string,
-  justCommitted: Chained = { stored: [], leaves: [], lines: [] },
+  justCommitted: Pick<Chained, 'stored' | 'lines'> = { stored: [], lines: [] },
 ): Promise<{ objects: number; rowsWritten: number }> {
   const inMemory = new Map<string, string[]>()
   const { stored, lines: canonical } = justCommitted

@@ -9,6 +9,8 @@
 // only remove events, which the chain's continuity and the checkpoints reveal.
 // Only names (and manifests) are read here; event files are read later, one at a time.
 import { z } from 'zod'
+import { hiddenByManifest } from '../core/archive/compaction'
+import { parseObjectName } from '../core/partition'
 import type { ArchiveSource } from './archive-source'
 import { ChainBreak } from './breaks'
 
@@ -16,7 +18,6 @@ export type EventFile = { rel: string; dt: string; first: number; last: number }
 export type CheckpointFile = { rel: string; seq: number; compactTime: string }
 export type TenantLayout = { dir: string; tenant: string; events: EventFile[]; checkpoints: CheckpointFile[] }
 
-const EVENT_FILE_RE = /^(\d{12})-(\d{12})\.ndjson\.gz$/
 const CHECKPOINT_FILE_RE = /^(\d{12})-(\d{8}T\d{9}Z)\.json$/
 const DT_RE = /^dt=(\d{4}-\d{2}-\d{2})$/
 
@@ -29,7 +30,7 @@ const manifestSchema = z.object({
   superseded: z.array(z.string()),
 })
 
-/** The files a partition's manifest makes obsolete (none while its parts are not all there). */
+/** The files a partition's manifest hides (core/archive/compaction.ts, hiddenByManifest). */
 async function supersededFiles(
   source: ArchiveSource,
   rel: string,
@@ -47,8 +48,7 @@ async function supersededFiles(
       message: `${rel}: not a compaction manifest`,
     })
   }
-  if (!m.files.every((f) => eventKeys.has(f.key))) return new Set()
-  return new Set(m.superseded)
+  return hiddenByManifest(m, eventKeys)
 }
 
 /** Splits `<top>/tenant=<dir>/<rest>` keys by tenant directory, refusing any other shape. */
@@ -102,10 +102,9 @@ export async function readLayout(source: ArchiveSource): Promise<TenantLayout[]>
         )
       }
       if (superseded.get(dt)!.has(rel)) continue
-      const match = more.length === 0 ? EVENT_FILE_RE.exec(name) : null
-      if (!match) throw unexpected(tenant, rel, 'expected <first seq>-<last seq>.ndjson.gz')
-      const first = Number(match[1])
-      const last = Number(match[2])
+      const range = more.length === 0 ? parseObjectName(name) : null
+      if (!range) throw unexpected(tenant, rel, 'expected <first seq>-<last seq>.ndjson.gz')
+      const { first, last } = range
       if (first < 1 || last < first) throw unexpected(tenant, rel, 'the seq range in the name is empty')
       files.push({ rel, dt, first, last })
     }

@@ -11,6 +11,7 @@ import {
   type Manifest,
   mergeGroups,
 } from './compaction'
+import { readJson } from './r2'
 
 export const COMPACTION_STATE_KEY = 'compaction-state/cursor.json'
 
@@ -25,9 +26,13 @@ export type SweepOptions = CompactOptions & {
 }
 
 async function loadState(bucket: R2Bucket): Promise<SweepState> {
-  const obj = await bucket.get(COMPACTION_STATE_KEY)
-  if (!obj) return { after: '', sweeps: 0, last_sweep_at: null }
-  return JSON.parse(new TextDecoder().decode(await obj.arrayBuffer())) as SweepState
+  return (
+    (await readJson<SweepState>(bucket, COMPACTION_STATE_KEY)) ?? {
+      after: '',
+      sweeps: 0,
+      last_sweep_at: null,
+    }
+  )
 }
 
 /**

@@ -13,10 +13,10 @@
 //   DuckDB) cannot follow manifests: they keep one row per (tenant, dt, seq) (athena/query.ts,
 //   the events_v view), so the moment both sets are listed shows no event twice.
 import { createHash } from 'node:crypto'
-import { archiveObjectKey, partitionPrefix } from '../partition'
+import { archiveObjectKey, parseObjectName, partitionPrefix } from '../partition'
+import { gunzipLines, gzipLines, listAll, readJson } from './r2'
 
 export const MANIFEST_PREFIX = 'manifests/'
-const FILE_RE = /^(\d{12})-(\d{12})\.ndjson\.gz$/
 export const DEFAULT_TARGET_BYTES = 4 * 1024 * 1024
 const MAX_FILES_PER_PART = 1000
 
@@ -46,27 +46,25 @@ export function manifestKey(tenant: string, dt: string): string {
   return `${MANIFEST_PREFIX}tenant=${encodeURIComponent(tenant)}/dt=${dt}.json`
 }
 
-async function gunzipText(bytes: ArrayBuffer): Promise<string> {
-  return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text()
-}
-
-async function gzip(text: string): Promise<Uint8Array> {
-  return new Uint8Array(
-    await new Response(new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer(),
-  )
+/**
+ * The read rule: the files a partition's manifest hides, given the keys the partition holds.
+ * None while the manifest's parts are not all there (until then the old files are the partition).
+ */
+export function hiddenByManifest(
+  manifest: { files: { key: string }[]; superseded: string[] } | null,
+  present: ReadonlySet<string>,
+): Set<string> {
+  if (!manifest?.files.every((f) => present.has(f.key))) return new Set()
+  return new Set(manifest.superseded)
 }
 
 export type Listed = { key: string; size: number }
 
+/** The partition's archive objects (named <first>-<last>.ndjson.gz), in key order. */
 async function listPartition(bucket: R2Bucket, prefix: string): Promise<Listed[]> {
-  const out: Listed[] = []
-  let cursor: string | undefined
-  do {
-    const page = await bucket.list({ prefix, cursor, limit: 1000 })
-    out.push(...page.objects.map((o) => ({ key: o.key, size: o.size })))
-    cursor = page.truncated ? page.cursor : undefined
-  } while (cursor)
-  return out.filter((o) => FILE_RE.test(o.key.slice(prefix.length))).sort((a, b) => (a.key < b.key ? -1 : 1))
+  return (await listAll(bucket, prefix))
+    .filter((o) => parseObjectName(o.key.slice(prefix.length)))
+    .map((o) => ({ key: o.key, size: o.size }))
 }
 
 /** Runs of consecutive small files worth merging (two or more), each within the input bound. */
@@ -92,23 +90,22 @@ export function mergeGroups(files: Listed[], targetBytes: number): Listed[][] {
   return groups
 }
 
-async function readManifest(bucket: R2Bucket, tenant: string, dt: string): Promise<Manifest | null> {
-  const obj = await bucket.get(manifestKey(tenant, dt))
-  return obj ? (JSON.parse(new TextDecoder().decode(await obj.arrayBuffer())) as Manifest) : null
+export function readManifest(bucket: R2Bucket, tenant: string, dt: string): Promise<Manifest | null> {
+  return readJson<Manifest>(bucket, manifestKey(tenant, dt))
 }
 
 async function describe(bucket: R2Bucket, key: string): Promise<ManifestFile> {
   const obj = await bucket.get(key)
   if (!obj) throw new Error(`${key} disappeared while compacting; the next run starts over`)
   const body = await obj.arrayBuffer()
-  const m = FILE_RE.exec(key.slice(key.lastIndexOf('/') + 1))!
+  const range = parseObjectName(key.slice(key.lastIndexOf('/') + 1))!
   return {
     key,
-    lines: (await gunzipText(body)).split('\n').filter(Boolean).length,
+    lines: (await gunzipLines(body)).length,
     bytes: body.byteLength,
     sha256: createHash('sha256').update(new Uint8Array(body)).digest('hex'),
-    first_seq: Number(m[1]),
-    last_seq: Number(m[2]),
+    first_seq: range.first,
+    last_seq: range.last,
   }
 }
 
@@ -123,11 +120,10 @@ export async function compactPartition(
   let listed = await listPartition(bucket, prefix)
   const previous = await readManifest(bucket, tenant, dt)
   const present = new Set(listed.map((f) => f.key))
-  if (previous?.files.every((f) => present.has(f.key))) {
-    const leftover = previous.superseded.filter((k) => present.has(k))
-    for (const k of leftover) await bucket.delete(k)
-    listed = listed.filter((f) => !leftover.includes(f.key))
-  }
+  // Finish an interrupted run: its parts are all written, so what it superseded can go.
+  const leftover = [...hiddenByManifest(previous, present)].filter((k) => present.has(k))
+  for (const k of leftover) await bucket.delete(k)
+  listed = listed.filter((f) => !leftover.includes(f.key))
   const groups = mergeGroups(listed, o.targetBytes ?? DEFAULT_TARGET_BYTES).slice(0, o.maxGroups ?? 4)
   if (groups.length === 0) return null
   const parts: { file: ManifestFile; body: Uint8Array }[] = []
@@ -137,8 +133,8 @@ export async function compactPartition(
     for (const f of group) {
       const obj = await bucket.get(f.key)
       if (!obj) throw new Error(`${f.key} disappeared while compacting; the next run starts over`)
-      for (const line of (await gunzipText(await obj.arrayBuffer())).split('\n'))
-        if (line) lines.push({ seq: (JSON.parse(line) as { seq: number }).seq, line })
+      for (const line of await gunzipLines(await obj.arrayBuffer()))
+        lines.push({ seq: (JSON.parse(line) as { seq: number }).seq, line })
     }
     lines.sort((a, b) => a.seq - b.seq)
     const unique = lines.filter((l, i) => i === 0 || l.seq !== lines[i - 1]!.seq)
@@ -147,7 +143,7 @@ export async function compactPartition(
     const key = archiveObjectKey(tenant, dt, first, last)
     if (present.has(key) && !group.some((f) => f.key === key))
       throw new Error(`${key} exists outside the files merged into it`)
-    const body = await gzip(`${unique.map((u) => u.line).join('\n')}\n`)
+    const body = await gzipLines(unique.map((u) => u.line))
     const sha256 = createHash('sha256').update(body).digest('hex')
     parts.push({
       file: { key, lines: unique.length, bytes: body.byteLength, sha256, first_seq: first, last_seq: last },

@@ -10,8 +10,9 @@
 //   the same size. Anything else S3 holds and R2 lacks is reported, never deleted.
 // Production also copies on R2 event notifications (mirrorObject); the reconciler is what
 // guarantees convergence, and the path that runs locally.
-import { ARCHIVE_PREFIX, parseArchiveKey } from '../partition'
-import { type Manifest, manifestKey } from './compaction'
+import { ARCHIVE_PREFIX, parseArchiveKey, parseObjectName } from '../partition'
+import { manifestKey, readManifest } from './compaction'
+import { listAll, readJson } from './r2'
 import {
   deleteS3,
   headS3,
@@ -34,21 +35,12 @@ type MirrorState = { prefix: number; after: string; sweeps: number; last_sweep_a
 const START: MirrorState = { prefix: 0, after: '', sweeps: 0, last_sweep_at: null }
 
 async function loadState(bucket: R2Bucket): Promise<MirrorState> {
-  const obj = await bucket.get(MIRROR_STATE_KEY)
-  if (!obj) return { ...START }
-  const s = JSON.parse(await obj.text()) as MirrorState
-  return s.prefix >= 0 && s.prefix < MIRRORED_PREFIXES.length ? s : { ...START }
+  const s = await readJson<MirrorState>(bucket, MIRROR_STATE_KEY)
+  return s && s.prefix >= 0 && s.prefix < MIRRORED_PREFIXES.length ? s : { ...START }
 }
 
 async function listR2(bucket: R2Bucket, prefix: string): Promise<Map<string, Listed>> {
-  const out = new Map<string, Listed>()
-  let cursor: string | undefined
-  do {
-    const page = await bucket.list({ prefix, cursor, limit: 1000 })
-    for (const o of page.objects) out.set(o.key, { size: o.size, etag: o.etag })
-    cursor = page.truncated ? page.cursor : undefined
-  } while (cursor)
-  return out
+  return new Map((await listAll(bucket, prefix)).map((o) => [o.key, { size: o.size, etag: o.etag }]))
 }
 
 /** Copies one R2 object to S3; 0 when it is gone from R2 (the next sweep sees why). */
@@ -60,38 +52,49 @@ async function copy(bucket: R2Bucket, m: S3Mirror, key: string): Promise<number>
   return body.byteLength
 }
 
-/** The seq range an archive object name covers, or null for a name that is not one. */
-function seqRange(key: string): [number, number] | null {
-  const m = /^(\d{12})-(\d{12})\.ndjson\.gz$/.exec(parseArchiveKey(key)?.name ?? '')
-  return m ? [Number(m[1]), Number(m[2])] : null
+/** What a partition's manifest allows S3 to drop: the seq range it covers, once S3 holds its parts. */
+type Superseding = { first: number; last: number; files: Set<string> } | null
+
+async function supersedingIn(
+  bucket: R2Bucket,
+  m: S3Mirror,
+  tenant: string,
+  dt: string,
+  s3: Map<string, Listed>,
+): Promise<Superseding> {
+  const manifest = await readManifest(bucket, tenant, dt)
+  if (!manifest || manifest.files.length === 0) return null
+  for (const f of manifest.files) {
+    const there = s3.get(f.key) ?? (await headS3(m, f.key))
+    if (!there || there.size !== f.bytes) return null
+  }
+  return {
+    first: Math.min(...manifest.files.map((f) => f.first_seq)),
+    last: Math.max(...manifest.files.map((f) => f.last_seq)),
+    files: new Set(manifest.files.map((f) => f.key)),
+  }
 }
 
-/** Whether an S3-only events/ object was superseded by a compaction whose parts S3 holds. */
+/**
+ * Whether an S3-only events/ object was superseded by a compaction whose parts S3 holds. Once a
+ * partition's parts are found in S3 that is kept for the run (`checked`), so its other superseded
+ * objects cost no further reads; a partition whose parts are not there yet is checked again
+ * (they may be copied later in the same run).
+ */
 async function supersededInS3(
   bucket: R2Bucket,
   m: S3Mirror,
   key: string,
   s3: Map<string, Listed>,
-  manifests: Map<string, Manifest | null>,
+  checked: Map<string, NonNullable<Superseding>>,
 ): Promise<boolean> {
   const part = parseArchiveKey(key)
-  const range = seqRange(key)
+  const range = part && parseObjectName(part.name)
   if (!part || !range) return false
   const mk = manifestKey(part.tenant, part.dt)
-  if (!manifests.has(mk)) {
-    const obj = await bucket.get(mk)
-    manifests.set(mk, obj ? ((await obj.json()) as Manifest) : null)
-  }
-  const manifest = manifests.get(mk)
-  if (!manifest || manifest.files.length === 0 || manifest.files.some((f) => f.key === key)) return false
-  const first = Math.min(...manifest.files.map((f) => f.first_seq))
-  const last = Math.max(...manifest.files.map((f) => f.last_seq))
-  if (range[0] < first || range[1] > last) return false
-  for (const f of manifest.files) {
-    const there = s3.get(f.key) ?? (await headS3(m, f.key))
-    if (!there || there.size !== f.bytes) return false
-  }
-  return true
+  const s = checked.get(mk) ?? (await supersedingIn(bucket, m, part.tenant, part.dt, s3))
+  if (s) checked.set(mk, s)
+  return s !== null && !s.files.has(key) && range.first >= s.first && range.last <= s.last
 }
 
 export type ReconcileOptions = { maxCopies?: number; maxPages?: number; pageSize?: number }
@@ -103,7 +106,7 @@ export async function reconcileMirror(env: MirrorEnv, o: ReconcileOptions = {}) 
   const maxCopies = o.maxCopies ?? 500
   const maxPages = o.maxPages ?? 20
   const state = await loadState(env.ARCHIVE)
-  const manifests = new Map<string, Manifest | null>()
+  const checked = new Map<string, NonNullable<Superseding>>()
   const kept: string[] = []
   let copied = 0
   let bytes = 0
@@ -139,7 +142,7 @@ export async function reconcileMirror(env: MirrorEnv, o: ReconcileOptions = {}) 
       const inR2 = new Set(page.objects.map((x) => x.key))
       for (const key of s3.keys()) {
         if (inR2.has(key)) continue
-        if (await supersededInS3(env.ARCHIVE, m, key, s3, manifests)) {
+        if (await supersededInS3(env.ARCHIVE, m, key, s3, checked)) {
           await deleteS3(m, key)
           deleted++
         } else kept.push(key)

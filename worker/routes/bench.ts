@@ -2,11 +2,13 @@
 // variable is "true" (never in a normal deployment) and need the admin token, except the bare
 // route, which is the baseline: the same Worker doing nothing but answering 202.
 import { Hono } from 'hono'
+import { gunzipLines, listAll } from '../../core/archive/r2'
 import { database } from '../../core/db/client'
 import { eventInsertStatements } from '../../core/db/events'
 import { searchQueries } from '../../core/db/search'
 import { DomainError } from '../../core/errors'
 import { GENESIS_HASH } from '../../core/integrity/chain'
+import { tenantArchivePrefix } from '../../core/partition'
 import { filtersOf, searchQuerySchema } from '../../core/search-filters'
 import { toPendingEvent } from '../../core/stored-event'
 import { validateEvents } from '../../core/validate-events'
@@ -96,22 +98,15 @@ export const benchRoutes = new Hono<AppEnv>()
   })
 
 async function countArchivedLines(bucket: R2Bucket, tenant: string) {
-  let cursor: string | undefined
   let lines = 0
   const ids = new Set<string>()
-  do {
-    const page = await bucket.list({ prefix: `events/tenant=${tenant}/`, cursor })
-    for (const o of page.objects) {
-      const obj = await bucket.get(o.key)
-      if (!obj) continue
-      const text = await new Response(obj.body.pipeThrough(new DecompressionStream('gzip'))).text()
-      for (const line of text.split('\n')) {
-        if (!line) continue
-        lines++
-        ids.add((JSON.parse(line) as { id: string }).id)
-      }
+  for (const o of await listAll(bucket, tenantArchivePrefix(tenant))) {
+    const obj = await bucket.get(o.key)
+    if (!obj) continue
+    for (const line of await gunzipLines(await obj.arrayBuffer())) {
+      lines++
+      ids.add((JSON.parse(line) as { id: string }).id)
     }
-    cursor = page.truncated ? page.cursor : undefined
-  } while (cursor)
+  }
   return { lines, distinct_ids: ids.size }
 }
