@@ -65,15 +65,6 @@ export class LineReader {
     this.pos = 0
   }
 
-  async next(): Promise<IteratorResult<Buffer>> {
-    for (;;) {
-      const line = this.nextSync()
-      if (line === null) return { done: true, value: undefined }
-      if (line !== undefined) return { done: false, value: line }
-      await this.fill()
-    }
-  }
-
   /** Stops reading early (after a break) so no file handle is left open. */
   async close(): Promise<void> {
     const o = await this.opening.catch(() => undefined)

@@ -13,7 +13,7 @@
 // It streams: only names are listed up front; a file is open only while the chain is inside its
 // seq range and is read line by line; the running state is the previous hash and the Merkle
 // frontier. Compaction manifests are honoured (verifier/archive-layout.ts).
-import { leafHashSync, linkHashSync } from '../core/integrity/chain'
+import { hashedContent, leafHashSync, linkHashSync } from '../core/integrity/chain'
 import { checkCheckpoint, type PublicKeyDocument, type SignedCheckpoint } from '../core/integrity/checkpoint'
 import { MerkleAccumulator } from '../core/integrity/merkle'
 import { utcDate } from '../core/partition'
@@ -256,8 +256,7 @@ async function verifyTenant(
             e.prev_hash,
             'prev_hash does not link to the previous event',
           )
-        const { hash: _h, prev_hash: _p, ...content } = e
-        const leaf = leafHashSync(content)
+        const leaf = leafHashSync(hashedContent(e))
         const hash = linkHashSync(prevHash, leaf)
         if (hash !== e.hash)
           throw fail('hash_mismatch', hash, e.hash, 'event content does not match its hash')

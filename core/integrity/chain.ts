@@ -12,18 +12,15 @@ export const GENESIS_HASH = '0'.repeat(64)
 
 const enc = new TextEncoder()
 
-export function canonicalBytes(value: unknown): Uint8Array {
+/** RFC 8785 text of a JSON value. */
+export function canonicalText(value: unknown): string {
   const s = canonicalize(value)
   if (s === undefined) throw new Error('value has no canonical JSON form')
-  return enc.encode(s)
+  return s
 }
 
-export function hexToBytes(h: string): Uint8Array {
-  return Buffer.from(h, 'hex')
-}
-
-export function bytesToHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+export function canonicalBytes(value: unknown): Uint8Array {
+  return enc.encode(canonicalText(value))
 }
 
 /** The part of a stored event covered by its leaf hash. */
@@ -37,8 +34,13 @@ export function hashedContent(e: StoredEvent | (PendingEvent & { seq: number }))
 const LEAF_PREFIX = new Uint8Array([0])
 const LINK_PREFIX = new Uint8Array([2])
 
+/** The leaf of hashed content already in canonical form. */
+function leafOfCanonical(text: string): string {
+  return createHash('sha256').update(LEAF_PREFIX).update(enc.encode(text)).digest('hex')
+}
+
 export function leafHashSync(content: Record<string, unknown>): string {
-  return createHash('sha256').update(LEAF_PREFIX).update(canonicalBytes(content)).digest('hex')
+  return leafOfCanonical(canonicalText(content))
 }
 
 export function linkHashSync(prevHash: string, leaf: string): string {
@@ -67,12 +69,10 @@ export function chainedLine(canonicalContent: string, prevHash: string, hash: st
   return `{"hash":"${hash}","prev_hash":"${prevHash}",${canonicalContent.slice(1)}`
 }
 
-/**
- * Places pending events after `head` in the given order. Returns the stored events, their leaf
- * hashes, and each one's line (chainedLine).
- */
+/** Events placed in the chain: the stored events, their leaf hashes and their lines (chainedLine). */
 export type Chained = { stored: StoredEvent[]; leaves: string[]; lines: string[] }
 
+/** Places pending events after `head` in the given order, canonicalising each once. */
 export async function appendToChain(
   head: { seq: number; hash: string },
   events: PendingEvent[],
@@ -84,9 +84,8 @@ export async function appendToChain(
   for (const e of events) {
     seq += 1
     const withSeq = { ...e, seq }
-    const content = canonicalize(withSeq)
-    if (content === undefined) throw new Error('event has no canonical JSON form')
-    const leaf = createHash('sha256').update(LEAF_PREFIX).update(enc.encode(content)).digest('hex')
+    const content = canonicalText(withSeq)
+    const leaf = leafOfCanonical(content)
     const next = linkHashSync(hash, leaf)
     stored.push({ ...withSeq, prev_hash: hash, hash: next })
     lines.push(chainedLine(content, hash, next))
@@ -98,10 +97,7 @@ export async function appendToChain(
 
 /** The line of a stored event (what appendToChain returns for it). */
 export function storedLine(e: StoredEvent): string {
-  const { hash, prev_hash, ...content } = e
-  const text = canonicalize(content)
-  if (text === undefined) throw new Error('event has no canonical JSON form')
-  return chainedLine(text, prev_hash, hash)
+  return chainedLine(canonicalText(hashedContent(e)), e.prev_hash, e.hash)
 }
 
 export async function extendChain(

@@ -196,7 +196,7 @@ export function appendLeaf(
   onNode?: (start: number, size: number, hash: string) => void,
 ): Frontier {
   const out = [...frontier, { size: 1, hash: leaf }]
-  const end = frontierSize(out)
+  const end = onNode ? frontierSize(out) : 0
   while (out.length >= 2 && out[out.length - 1]!.size === out[out.length - 2]!.size) {
     const right = out.pop()!
     const left = out.pop()!
