@@ -17,6 +17,7 @@ import {
   targetSchema,
   type ValidEvent,
 } from './event-schema'
+import { compact } from './objects'
 
 export const STORED_EVENT_VERSION = 1
 
@@ -71,14 +72,6 @@ export const storedEventSchema = pendingEventSchema
 export type PendingEvent = z.infer<typeof pendingEventSchema>
 export type StoredEvent = z.infer<typeof storedEventSchema>
 export type IngestFacts = z.infer<typeof ingestFactsSchema>
-
-/** Drops keys whose value is undefined so the record has one canonical form. */
-function compact<T extends Record<string, unknown>>(o: T): T {
-  // A fresh object rather than deletes: objects that lose keys are slow to serialize.
-  const out: Record<string, unknown> = {}
-  for (const k in o) if (o[k] !== undefined) out[k] = o[k]
-  return out as T
-}
 
 /**
  * Builds the record from a validated event. Optional fields are only set when present (never

@@ -6,9 +6,9 @@ import canonicalize from 'canonicalize'
 import type { z } from 'zod'
 import { DomainError, fieldErrors } from '../errors'
 import { eventIdSchema } from '../event-schema'
+import { compact } from '../objects'
 
-export const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
+export { isObject } from '../objects'
 
 /** Joins a source path prefix (`''`, `[2]`, `[0].data`) and a field path. */
 export function at(prefix: string, path: string): string {
@@ -83,14 +83,8 @@ export function diffChanges(before?: Record<string, unknown> | null, after?: Rec
   return out
 }
 
-/** Drops keys whose value is undefined, so mapped events hold only what the source held. */
-export function compact<T extends Record<string, unknown>>(o: T): T {
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k]
-  return o
-}
-
-/** `o` with its undefined members dropped, or undefined when nothing is left. */
+/** `o` with its undefined members dropped (mapped events hold only what the source held), or undefined when nothing is left. */
 export function nonEmpty<T extends Record<string, unknown>>(o: T): T | undefined {
-  compact(o)
-  return Object.keys(o).length ? o : undefined
+  const c = compact(o)
+  return Object.keys(c).length ? c : undefined
 }

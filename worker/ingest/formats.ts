@@ -11,11 +11,9 @@ import {
   isFormatName,
   mediaTypeOf,
 } from '../../core/formats'
+import { isObject } from '../../core/objects'
 
 export type { DecodeContext, Decoded, InputFormat }
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
 
 export const nativeFormat: InputFormat = {
   mediaTypes: ['application/json'],
