@@ -14,6 +14,7 @@ import { s3Source } from '../../verifier/archive-source'
 import { verifyArchive } from '../../verifier/verify-archive'
 import { DUCK_COLUMNS, startLocalAthena } from '../support/athena-local'
 import { LOCAL_S3_CREDENTIALS, startLocalS3 } from '../support/local-s3'
+import { allPages, cursorParam } from '../support/pages'
 import { walk } from '../support/walk'
 
 type Server = Awaited<ReturnType<typeof startWorker>>
@@ -76,16 +77,11 @@ afterAll(async () => {
 })
 
 async function searchAll(qs: string): Promise<string[]> {
-  const ids: string[] = []
-  let cursor: string | null = null
-  do {
-    const res = await fetch(`${worker.url}/v1/events?limit=1000&${qs}${cursor ? `&cursor=${cursor}` : ''}`, {
+  const { ids } = await allPages((cursor) =>
+    fetch(`${worker.url}/v1/events?limit=1000&${qs}${cursorParam(cursor)}`, {
       headers: { authorization: `Bearer ${key}` },
-    })
-    const body = (await res.json()) as { data: { id: string }[]; next_cursor: string | null }
-    ids.push(...body.data.map((e) => e.id))
-    cursor = body.next_cursor
-  } while (cursor)
+    }),
+  )
   return ids
 }
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { enforceRetention } from '../../core/archive/retention'
 import { database } from '../../core/db/client'
 import { app } from '../../worker/app'
+import { allPages, cursorParam } from '../support/pages'
 import { BASE, mintKey, uniqueTenant } from './helpers'
 import { seed } from './search-seed'
 
@@ -12,19 +13,15 @@ const daysTo = (iso: string) => String(Math.floor((Date.now() - Date.parse(iso))
 const HOT = daysTo('2026-01-27T00:00:00Z')
 
 async function ids(key: string, qs: string, hotDays: string) {
-  const out: string[] = []
-  let cursor: string | null = null
-  do {
-    const req = new Request(`${BASE}/v1/events?limit=7&${qs}${cursor ? `&cursor=${cursor}` : ''}`, {
+  const { ids } = await allPages(async (cursor) => {
+    const req = new Request(`${BASE}/v1/events?limit=7&${qs}${cursorParam(cursor)}`, {
       headers: { authorization: `Bearer ${key}` },
     })
     const res = await app.fetch(req, { ...env, HOT_RETENTION_DAYS: hotDays }, createExecutionContext())
     expect(res.status, await res.clone().text()).toBe(200)
-    const body = (await res.json()) as { data: { id: string }[]; next_cursor: string | null }
-    out.push(...body.data.map((e) => e.id))
-    cursor = body.next_cursor
-  } while (cursor)
-  return out
+    return res
+  })
+  return ids
 }
 
 describe('hot window and archive-backed history', () => {

@@ -1,5 +1,6 @@
 import { SELF } from 'cloudflare:test'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { allPages, cursorParam } from '../support/pages'
 import { BASE, expectProblem, mintKey, uniqueTenant } from './helpers'
 import { seed } from './search-seed'
 
@@ -173,16 +174,9 @@ describe('pagination', () => {
         occurred_at: '2026-01-01T00:00:00Z',
       })),
     )
-    const seen: string[] = []
-    let cursor: string | null = null
-    let pages = 0
-    do {
-      const res = await get(`/v1/events?limit=700${cursor ? `&cursor=${cursor}` : ''}`, k)
-      const body = (await res.json()) as { data: { id: string }[]; next_cursor: string | null }
-      seen.push(...body.data.map((e) => e.id))
-      cursor = body.next_cursor
-      pages++
-    } while (cursor)
+    const { ids: seen, pages } = await allPages((cursor) =>
+      get(`/v1/events?limit=700${cursorParam(cursor)}`, k),
+    )
     expect(pages).toBe(4)
     expect(seen).toHaveLength(2500)
     expect(new Set(seen).size).toBe(2500)

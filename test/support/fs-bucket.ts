@@ -1,46 +1,16 @@
 // The part of the R2 bucket API the archive jobs use, over a directory laid out like the
 // bucket, so Node tests can run them against archive copies the verifier and DuckDB read.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
-
-function walk(dir: string): string[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir).flatMap((n) =>
-    statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)],
-  )
-}
+import { type ListOptions, listPage } from './bucket-listing'
+import { walk } from './walk'
 
 export function fsBucket(root: string, hooks: { beforeDelete?: (key: string) => void } = {}) {
   const keys = () =>
-    walk(root)
-      .map((p) => relative(root, p).split('\\').join('/'))
-      .sort()
+    (existsSync(root) ? walk(root) : []).map((p) => relative(root, p).split('\\').join('/')).sort()
   return {
-    async list(o: {
-      prefix?: string
-      delimiter?: string
-      startAfter?: string
-      cursor?: string
-      limit?: number
-    }) {
-      const after = o.cursor ?? o.startAfter ?? ''
-      const all = keys().filter((k) => k.startsWith(o.prefix ?? '') && k > after)
-      const prefixes = new Set<string>()
-      const found: string[] = []
-      for (const k of all) {
-        const rest = k.slice((o.prefix ?? '').length)
-        const i = o.delimiter ? rest.indexOf(o.delimiter) : -1
-        if (i >= 0) prefixes.add((o.prefix ?? '') + rest.slice(0, i + 1))
-        else found.push(k)
-      }
-      const shown = found.slice(0, o.limit ?? 1000)
-      const truncated = found.length > shown.length
-      return {
-        objects: shown.map((key) => ({ key, size: statSync(join(root, key)).size })),
-        truncated,
-        ...(truncated ? { cursor: shown.at(-1) } : {}),
-        delimitedPrefixes: [...prefixes],
-      }
+    async list(o: ListOptions) {
+      return listPage(keys(), o, (key) => ({ key, size: statSync(join(root, key)).size }))
     },
     async get(key: string) {
       const p = join(root, key)

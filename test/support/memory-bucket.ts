@@ -2,6 +2,7 @@
 // (list with prefix, startAfter, cursor, limit and delimiter; get; put; delete), reporting
 // MD5 ETags as R2 does for single-part uploads. Node tests run the mirror against it.
 import { createHash } from 'node:crypto'
+import { type ListOptions, listPage } from './bucket-listing'
 
 type Stored = { bytes: Uint8Array; contentType?: string }
 
@@ -10,36 +11,12 @@ export function memoryBucket() {
   const etag = (b: Uint8Array) => createHash('md5').update(b).digest('hex')
   const bucket = {
     objects,
-    async list(o: {
-      prefix?: string
-      startAfter?: string
-      cursor?: string
-      limit?: number
-      delimiter?: string
-    }) {
-      const after = o.cursor ?? o.startAfter ?? ''
-      const keys = [...objects.keys()].filter((k) => k.startsWith(o.prefix ?? '') && k > after).sort()
-      const prefixes = new Set<string>()
-      const page: string[] = []
-      for (const k of keys) {
-        const rest = k.slice((o.prefix ?? '').length)
-        const i = o.delimiter ? rest.indexOf(o.delimiter) : -1
-        if (i >= 0) prefixes.add((o.prefix ?? '') + rest.slice(0, i + 1))
-        else page.push(k)
-      }
-      const limit = o.limit ?? 1000
-      const shown = page.slice(0, limit)
-      const truncated = page.length > limit
-      return {
-        objects: shown.map((key) => ({
-          key,
-          size: objects.get(key)!.bytes.byteLength,
-          etag: etag(objects.get(key)!.bytes),
-        })),
-        truncated,
-        ...(truncated ? { cursor: shown.at(-1) } : {}),
-        delimitedPrefixes: [...prefixes],
-      }
+    async list(o: ListOptions) {
+      return listPage(objects.keys(), o, (key) => ({
+        key,
+        size: objects.get(key)!.bytes.byteLength,
+        etag: etag(objects.get(key)!.bytes),
+      }))
     },
     async get(key: string) {
       const o = objects.get(key)

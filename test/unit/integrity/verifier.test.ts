@@ -29,6 +29,14 @@ const writeLines = (f: string, lines: string[]) =>
 const allLines = (root: string, tenant: string) =>
   eventFiles(root, tenant).flatMap((f) => readLines(f).map((l, i) => ({ f, i, l })))
 
+/** A fresh archive directory (removed after the run): by default one tenant over two days. */
+async function fresh(specs: TenantSpec[] = [{ tenant: 'acme', batches: [3, 2], day: (i) => i % 2 }]) {
+  const root = mkdtempSync(join(tmpdir(), 'archive-'))
+  roots.push(root)
+  const { keys } = await writeArchive(root, specs)
+  return { root, keys }
+}
+
 const specArb = fc.record({
   a: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 }),
   b: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 3 }),
@@ -42,15 +50,12 @@ const specArb = fc.record({
 type Case = typeof specArb extends fc.Arbitrary<infer T> ? T : never
 
 async function build(c: Case) {
-  const root = mkdtempSync(join(tmpdir(), 'archive-'))
-  roots.push(root)
   const day = (i: number) => c.days[i % c.days.length]!
   const specs: TenantSpec[] = [
     { tenant: 'alpha', batches: c.a, day, checkpointAfter: c.cps, legacyLines: c.legacy },
     { tenant: 'beta', batches: c.b, day },
   ]
-  const { keys } = await writeArchive(root, specs)
-  return { root, keys }
+  return fresh(specs)
 }
 
 type Mutation = (root: string, c: Case) => Promise<void> | void
@@ -199,9 +204,7 @@ describe('offline verifier', () => {
   }
 
   it('names the first break: file, line, seq, expected and found', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'archive-'))
-    roots.push(root)
-    const { keys } = await writeArchive(root, [{ tenant: 'acme', batches: [3, 4], day: () => 0 }])
+    const { root, keys } = await fresh([{ tenant: 'acme', batches: [3, 4], day: () => 0 }])
     const file = eventFiles(root, 'acme')[1]!
     const lines = readLines(file)
     lines[1] = lines[1]!.replace('"doc.updated"', '"doc.deleted"').replace('"user.login"', '"user.logout"')
@@ -218,9 +221,7 @@ describe('offline verifier', () => {
   })
 
   it('reports a corrupt gzip file and an unpublished key', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'archive-'))
-    roots.push(root)
-    const { keys } = await writeArchive(root, [{ tenant: 'acme', batches: [5], day: () => 0 }])
+    const { root, keys } = await fresh([{ tenant: 'acme', batches: [5], day: () => 0 }])
     const other: PublicKeyDocument = { keys: keys.keys.map((k) => ({ ...k, id: 'rotated-away' })) }
     expect((await verifyArchive(root, other)).break).toMatchObject({ kind: 'checkpoint_invalid' })
     const file = eventFiles(root, 'acme')[0]!
@@ -233,13 +234,6 @@ describe('offline verifier', () => {
 })
 
 describe('offline verifier: layout and inputs', () => {
-  async function fresh() {
-    const root = mkdtempSync(join(tmpdir(), 'archive-'))
-    roots.push(root)
-    const { keys } = await writeArchive(root, [{ tenant: 'acme', batches: [3, 2], day: (i) => i % 2 }])
-    return { root, keys }
-  }
-
   it('reports files that do not fit the layout instead of skipping them', async () => {
     const { root, keys } = await fresh()
     writeFileSync(join(root, 'events', 'tenant=acme', 'dt=2026-01-01', 'extra.ndjson.gz'), gzipSync('{}\n'))
@@ -303,9 +297,7 @@ describe('offline verifier: layout and inputs', () => {
 
 describe('offline verifier: dates', () => {
   it('reports an occurred_at that is not a timestamp as a malformed line, not a crash', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'archive-'))
-    roots.push(root)
-    const { keys } = await writeArchive(root, [{ tenant: 'acme', batches: [2], day: () => 0 }])
+    const { root, keys } = await fresh([{ tenant: 'acme', batches: [2], day: () => 0 }])
     const file = eventFiles(root, 'acme')[0]!
     const lines = readLines(file)
     lines[1] = lines[1]!.replace('"occurred_at":"2026-01-01', '"occurred_at":"2026-00-01')
@@ -319,12 +311,6 @@ describe('offline verifier: dates', () => {
 })
 
 describe('offline verifier: compaction manifests', () => {
-  async function fresh() {
-    const root = mkdtempSync(join(tmpdir(), 'archive-'))
-    roots.push(root)
-    const { keys } = await writeArchive(root, [{ tenant: 'acme', batches: [3, 2], day: (i) => i % 2 }])
-    return { root, keys }
-  }
   const manifestPath = (root: string) => join(root, 'manifests', 'tenant=acme', 'dt=2026-01-01.json')
 
   it('reports a manifest that is not one', async () => {
