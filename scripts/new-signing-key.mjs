@@ -2,7 +2,8 @@
 // npm run keys:new -- <key id> [not_before]
 // Prints one SIGNING_KEYS entry (a fresh random Ed25519 seed) and its public key. Append the
 // entry to the JSON array stored with `wrangler secret put SIGNING_KEYS`; see docs/integrity.md.
-import { createPrivateKey, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
+import { publicKeyOf } from './lib/ed25519.mjs'
 
 const [id, notBefore = new Date().toISOString()] = process.argv.slice(2)
 if (!id || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
@@ -10,8 +11,6 @@ if (!id || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
   process.exit(2)
 }
 const seed = randomBytes(32)
-const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed])
-const jwk = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' })
 const entry = { id, seed: seed.toString('base64url'), not_before: new Date(notBefore).toISOString() }
 console.log(JSON.stringify(entry))
-console.error(`public key (base64url, published at /.well-known/audit-log-keys): ${jwk.x}`)
+console.error(`public key (base64url, published at /.well-known/audit-log-keys): ${publicKeyOf(seed)}`)

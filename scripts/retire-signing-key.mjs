@@ -4,7 +4,7 @@
 // SIGNING_KEYS in place of the entry with the seed: the key stays published at
 // /.well-known/audit-log-keys, so the checkpoints it signed still verify, and its private half
 // can be destroyed. not_after defaults to the entry's own, else now.
-import { createPrivateKey } from 'node:crypto'
+import { publicKeyOf } from './lib/ed25519.mjs'
 
 const [json, notAfter] = process.argv.slice(2)
 let entry
@@ -27,15 +27,10 @@ if (Number.isNaN(Date.parse(end))) {
   console.error(`not_after ${end} is not an RFC 3339 time`)
   process.exit(2)
 }
-const pkcs8 = Buffer.concat([
-  Buffer.from('302e020100300506032b657004220420', 'hex'),
-  Buffer.from(entry.seed, 'base64url'),
-])
-const jwk = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' })
 console.log(
   JSON.stringify({
     id: entry.id,
-    public_key: jwk.x,
+    public_key: publicKeyOf(Buffer.from(entry.seed, 'base64url')),
     not_before: entry.not_before,
     not_after: new Date(end).toISOString(),
   }),

@@ -62,8 +62,10 @@ resource "aws_s3_bucket_object_lock_configuration" "mirror" {
   }
 }
 
-resource "aws_s3_bucket_public_access_block" "mirror" {
-  bucket                  = aws_s3_bucket.mirror.id
+# Both buckets are private.
+resource "aws_s3_bucket_public_access_block" "private" {
+  for_each                = { mirror = aws_s3_bucket.mirror.id, results = aws_s3_bucket.results.id }
+  bucket                  = each.value
   block_public_acls       = true
   block_public_policy     = true
   ignore_public_acls      = true
@@ -79,26 +81,20 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "mirror" {
 
 resource "aws_s3_bucket_lifecycle_configuration" "mirror" {
   bucket = aws_s3_bucket.mirror.id
-  rule {
-    id     = "archive-expiry"
-    status = "Enabled"
-    filter { prefix = local.root }
-    expiration { days = var.archive_expiration_days }
-    noncurrent_version_expiration { noncurrent_days = var.object_lock_days }
-  }
-  rule {
-    id     = "checkpoint-expiry"
-    status = "Enabled"
-    filter { prefix = "${local.base}checkpoints/" }
-    expiration { days = var.archive_expiration_days }
-    noncurrent_version_expiration { noncurrent_days = var.object_lock_days }
-  }
-  rule {
-    id     = "manifest-expiry"
-    status = "Enabled"
-    filter { prefix = "${local.base}manifests/" }
-    expiration { days = var.archive_expiration_days }
-    noncurrent_version_expiration { noncurrent_days = var.object_lock_days }
+  # Events, checkpoints and manifests expire together, after the archive's retention.
+  dynamic "rule" {
+    for_each = {
+      "archive-expiry"    = local.root
+      "checkpoint-expiry" = "${local.base}checkpoints/"
+      "manifest-expiry"   = "${local.base}manifests/"
+    }
+    content {
+      id     = rule.key
+      status = "Enabled"
+      filter { prefix = rule.value }
+      expiration { days = var.archive_expiration_days }
+      noncurrent_version_expiration { noncurrent_days = var.object_lock_days }
+    }
   }
 }
 
@@ -106,14 +102,6 @@ resource "aws_s3_bucket_lifecycle_configuration" "mirror" {
 # every result file for the archive's whole retention period.
 resource "aws_s3_bucket" "results" {
   bucket = local.results
-}
-
-resource "aws_s3_bucket_public_access_block" "results" {
-  bucket                  = aws_s3_bucket.results.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "results" {
