@@ -14,7 +14,16 @@ import type { SearchFilters } from './search-filters'
 import { matchesFilters, newestFirst } from './search-match'
 import type { StoredEvent } from './stored-event'
 
-export type HistoryOptions = { cutoff: string; maxArchiveDays?: number }
+export type HistoryOptions = {
+  cutoff: string
+  maxArchiveDays?: number
+  /**
+   * For a caller that pages through many pages in one request (an export): keeps the archive
+   * days the next page reads first, which would otherwise be read from R2 again, page after page,
+   * for as long as the export stays inside them. Holds two days at most.
+   */
+  keptDays?: Map<string, StoredEvent[]>
+}
 
 // The list of a tenant's archive days is cached briefly per isolate: searches that stay in the
 // hot window then cost no R2 call. A day added meanwhile (a late event for an old day) shows
@@ -68,23 +77,35 @@ export async function searchHistory(
   const budget = o.maxArchiveDays ?? 31
   const older: StoredEvent[] = []
   let read = 0
+  // The next page starts in the last day read, or (when this page ends exactly where that day's
+  // rows begin) in the last day before it that had rows, and then goes on to the last day read:
+  // those are what keptDays keeps.
+  let current: { day: string; events: StoredEvent[]; rows: number } | undefined
+  let lastWithRows: typeof current
   for (const day of days) {
     if (events.length + older.length > limit || read >= budget) break
-    const rows = (await readPartition(bucket, tenant, day)).filter(
-      (e) => e.occurred_at < o.cutoff && matchesFilters(e, f, after),
-    )
+    const all = o.keptDays?.get(day) ?? (await readPartition(bucket, tenant, day))
+    const rows = all.filter((e) => e.occurred_at < o.cutoff && matchesFilters(e, f, after))
+    if (current?.rows) lastWithRows = current
+    current = { day, events: all, rows: rows.length }
     older.push(...rows.sort(newestFirst))
     read++
   }
   events.push(...older)
+  const keep = (next: PageKey) => {
+    o.keptDays?.clear()
+    if (lastWithRows?.day === next.t.slice(0, 10)) o.keptDays?.set(lastWithRows.day, lastWithRows.events)
+    if (current) o.keptDays?.set(current.day, current.events)
+    return next
+  }
   if (events.length > limit) {
     const page = events.slice(0, limit)
     const last = page[page.length - 1]!
-    return { events: page, next: { t: last.occurred_at, id: last.id } }
+    return { events: page, next: keep({ t: last.occurred_at, id: last.id }) }
   }
   if (read < days.length) {
     // Budget spent: go on next time from the start of the last day read.
-    return { events, next: { t: `${days[read - 1]}T00:00:00.000Z`, id: '' } }
+    return { events, next: keep({ t: `${days[read - 1]}T00:00:00.000Z`, id: '' }) }
   }
   return { events, next: null }
 }
