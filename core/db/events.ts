@@ -9,7 +9,7 @@
 // under D1's 100-bound-parameter limit whatever the batch size.
 import { and, eq, sql } from 'drizzle-orm'
 import type { Chained } from '../integrity/chain'
-import { appendLeaf, type Frontier } from '../integrity/merkle'
+import { type Frontier, MerkleAccumulator } from '../integrity/merkle'
 import type { Db } from './client'
 import { archiveSegments, chainHeads, chainLeaves, events } from './schema'
 import { LEAVES_PER_ROW, STORED_SUBTREE } from './tree'
@@ -105,18 +105,18 @@ export async function commitEvents(
   const last = stored[stored.length - 1]
   if (!last) return 0
   const now = new Date().toISOString()
-  let frontier: Frontier = prev?.frontier ?? []
+  const tree = new MerkleAccumulator(prev?.frontier)
   // Subtree roots completed while appending, kept in the row that holds their last leaf.
   const rowNodes: Record<string, string>[] = []
   for (const [i, leaf] of leaves.entries()) {
-    frontier = appendLeaf(frontier, leaf, (start, size, hash) => {
+    tree.append(Buffer.from(leaf, 'hex'), (start, size, hash) => {
       if (size < STORED_SUBTREE) return
       const row = Math.floor(i / LEAVES_PER_ROW)
       rowNodes[row] ??= {}
       rowNodes[row][`${start}:${size}`] = hash
     })
   }
-  const frontierJson = JSON.stringify(frontier)
+  const frontierJson = JSON.stringify(tree.frontier())
   const headWrite = prev
     ? db
         .update(chainHeads)

@@ -186,46 +186,27 @@ export function verifyConsistency(
 /** Perfect subtrees of the tree so far, largest (leftmost) first. */
 export type Frontier = { size: number; hash: string }[]
 
-/**
- * Appends a leaf. `onNode` hears of every interior node completed on the way: the perfect
- * subtree of `size` leaves starting at leaf `start` (a multiple of `size`) and its root.
- */
-export function appendLeaf(
-  frontier: Frontier,
-  leaf: string,
-  onNode?: (start: number, size: number, hash: string) => void,
-): Frontier {
-  const out = [...frontier, { size: 1, hash: leaf }]
-  const end = onNode ? frontierSize(out) : 0
-  while (out.length >= 2 && out[out.length - 1]!.size === out[out.length - 2]!.size) {
-    const right = out.pop()!
-    const left = out.pop()!
-    const node = { size: left.size * 2, hash: nodeHash(left.hash, right.hash) }
-    onNode?.(end - node.size, node.size, node.hash)
-    out.push(node)
-  }
-  return out
-}
-
-export function frontierRoot(frontier: Frontier): string {
-  if (frontier.length === 0) return EMPTY_ROOT
-  let h = frontier[frontier.length - 1]!.hash
-  for (let i = frontier.length - 2; i >= 0; i--) h = nodeHash(frontier[i]!.hash, h)
-  return h
-}
-
-export function frontierSize(frontier: Frontier): number {
-  return frontier.reduce((n, f) => n + f.size, 0)
-}
+/** Called for every interior node completed: the perfect subtree of `size` leaves from `start`. */
+export type OnNode = (start: number, size: number, hash: string) => void
 
 /**
- * The frontier over raw 32-byte hashes: what a reader appending millions of leaves keeps
- * (no hex strings, one preallocated node preimage).
+ * The frontier, as the one running accumulator the consumer and the verifier append to: hashes
+ * kept as bytes with one preallocated node preimage, so a reader appending millions of leaves
+ * pays no hex; `frontier()` gives the stored (hex) form.
  */
 export class MerkleAccumulator {
   private readonly hashes: Buffer[] = []
   private readonly sizes: number[] = []
+  private total = 0
   private readonly node = Buffer.alloc(65, 1)
+
+  constructor(frontier: Frontier = []) {
+    for (const f of frontier) {
+      this.hashes.push(Buffer.from(f.hash, 'hex'))
+      this.sizes.push(f.size)
+      this.total += f.size
+    }
+  }
 
   private combine(left: Buffer, right: Buffer): Buffer {
     this.node.set(left, 1)
@@ -233,12 +214,14 @@ export class MerkleAccumulator {
     return sha256(this.node)
   }
 
-  append(leaf: Buffer): void {
+  append(leaf: Buffer, onNode?: OnNode): void {
+    this.total++
     let h = leaf
     let size = 1
     while (this.sizes.length > 0 && this.sizes[this.sizes.length - 1] === size) {
       h = this.combine(this.hashes.pop()!, h)
       size += this.sizes.pop()!
+      onNode?.(this.total - size, size, h.toString('hex'))
     }
     this.hashes.push(h)
     this.sizes.push(size)
@@ -251,4 +234,22 @@ export class MerkleAccumulator {
     for (let i = n - 2; i >= 0; i--) h = this.combine(this.hashes[i]!, h)
     return h.toString('hex')
   }
+
+  frontier(): Frontier {
+    return this.hashes.map((h, i) => ({ size: this.sizes[i]!, hash: h.toString('hex') }))
+  }
+}
+
+export function appendLeaf(frontier: Frontier, leaf: string, onNode?: OnNode): Frontier {
+  const acc = new MerkleAccumulator(frontier)
+  acc.append(Buffer.from(leaf, 'hex'), onNode)
+  return acc.frontier()
+}
+
+export function frontierRoot(frontier: Frontier): string {
+  return new MerkleAccumulator(frontier).root()
+}
+
+export function frontierSize(frontier: Frontier): number {
+  return frontier.reduce((n, f) => n + f.size, 0)
 }

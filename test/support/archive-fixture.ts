@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { appendToChain, GENESIS_HASH } from '../../core/integrity/chain'
 import { type SignedCheckpoint, signCheckpoint } from '../../core/integrity/checkpoint'
-import { appendLeaf, type Frontier, frontierRoot } from '../../core/integrity/merkle'
+import { MerkleAccumulator } from '../../core/integrity/merkle'
 import { loadKeyRing, publicKeyDocument } from '../../core/integrity/signing-keys'
 import { archiveObjectKey, checkpointObjectKey, utcDate } from '../../core/partition'
 import { type PendingEvent, toPendingEvent } from '../../core/stored-event'
@@ -63,12 +63,12 @@ export async function writeArchive(dir: string, specs: TenantSpec[]) {
   const checkpoints: SignedCheckpoint[] = []
   for (const spec of specs) {
     let head = { seq: 0, hash: GENESIS_HASH }
-    let frontier: Frontier = []
+    const tree = new MerkleAccumulator()
     let i = 0
     for (const [b, size] of spec.batches.entries()) {
       const pending = Array.from({ length: size }, () => pendingEvent(spec.tenant, i, spec.day(i++)))
       const { stored, leaves, lines: canonical } = await appendToChain(head, pending)
-      for (const l of leaves) frontier = appendLeaf(frontier, l)
+      for (const l of leaves) tree.append(Buffer.from(l, 'hex'))
       const byDay = new Map<string, string[]>()
       for (const [k, e] of stored.entries()) {
         const dt = utcDate(e.occurred_at)
@@ -87,7 +87,7 @@ export async function writeArchive(dir: string, specs: TenantSpec[]) {
             tenant: spec.tenant,
             seq: head.seq,
             hash: head.hash,
-            root: frontierRoot(frontier),
+            root: tree.root(),
             time,
             key_id: key.spec.id,
           },
