@@ -14,13 +14,14 @@
 // follow them; inside strings, quotes are escaped). A line laid out any other way, or whose facts
 // do not hold, is re-read the slow way by the caller, which accepts it or names the problem.
 import { LINE_CONTENT_OFFSET } from '../core/integrity/chain'
-import { sha256 } from '../core/integrity/sha256'
+import { hashPair, wordsOfHex } from '../core/integrity/hash-pair'
+import { sha256Words } from '../core/integrity/sha256'
 
 const HASH_OPEN = Buffer.from('{"hash":"')
 const PREV_OPEN = Buffer.from('","prev_hash":"')
 const CONTENT_OPEN = Buffer.from('",')
-const SEQ = Buffer.from(',"seq":')
-const OCCURRED_AT = Buffer.from(',"occurred_at":"')
+const SEQ = needle(',"seq":')
+const OCCURRED_AT = needle(',"occurred_at":"')
 const COMMA = 0x2c
 
 const HASH_AT = HASH_OPEN.length
@@ -39,14 +40,26 @@ function bytesAt(b: Buffer, at: number, s: Buffer): boolean {
   return true
 }
 
-/** Where `s` last starts at or before `from` (a short backward scan: these members sit near the end). */
-function lastIndexBefore(b: Buffer, s: Buffer, from: number): number {
-  const first = s[0]!
-  for (let i = Math.min(from, b.length - s.length); i >= 0; i--) {
-    if (b[i] !== first) continue
-    let k = 1
-    while (k < s.length && b[i + k] === s[k]) k++
-    if (k === s.length) return i
+/**
+ * A needle for lastIndexBefore: its bytes and, for each byte value, how far a window may move
+ * left when that byte is the window's first (Horspool's rule, mirrored for a backward search).
+ */
+type Needle = { bytes: Buffer; shift: Uint8Array }
+
+function needle(text: string): Needle {
+  const bytes = Buffer.from(text)
+  const shift = new Uint8Array(256).fill(bytes.length)
+  for (let j = bytes.length - 1; j >= 1; j--) shift[bytes[j]!] = j
+  return { bytes, shift }
+}
+
+/** Where the needle last starts at or before `from` (these members sit near the end). */
+function lastIndexBefore(b: Buffer, { bytes, shift }: Needle, from: number): number {
+  const m = bytes.length
+  for (let i = Math.min(from, b.length - m); i >= 0; i -= shift[b[i]!]!) {
+    let k = 0
+    while (k < m && b[i + k] === bytes[k]) k++
+    if (k === m) return i
   }
   return -1
 }
@@ -74,17 +87,17 @@ export function readChainedLine(b: Buffer, suffix: Buffer): LineFacts | undefine
   const s = lastIndexBefore(b, SEQ, n - suffix.length)
   if (s < LINE_CONTENT_OFFSET) return undefined
   let seq = 0
-  let k = s + SEQ.length
+  let k = s + SEQ.bytes.length
   if (b[k] === 0x30) return undefined
   for (; k < n && b[k] !== COMMA; k++) {
     const d = b[k]! - 0x30
-    if (d < 0 || d > 9 || k - s - SEQ.length >= 15) return undefined
+    if (d < 0 || d > 9 || k - s - SEQ.bytes.length >= 15) return undefined
     seq = seq * 10 + d
   }
   if (seq === 0) return undefined
   const o = lastIndexBefore(b, OCCURRED_AT, s)
   if (o < LINE_CONTENT_OFFSET) return undefined
-  return { seq, occurredAt: o + OCCURRED_AT.length }
+  return { seq, occurredAt: o + OCCURRED_AT.bytes.length }
 }
 
 /** The two lowercase hex characters of each byte value, as one 16-bit number (high char first). */
@@ -94,11 +107,20 @@ for (let v = 0; v < 256; v++) {
   HEX_PAIR[v] = (h.charCodeAt(0) << 8) | h.charCodeAt(1)
 }
 
-/** Do the 64 lowercase hex characters at `at` spell `bytes[from..from+32)`? */
-function hexIs(b: Buffer, at: number, bytes: Uint8Array, from: number): boolean {
-  for (let i = 0; i < 32; i++) {
-    const pair = HEX_PAIR[bytes[from + i]!]!
-    if (b[at + 2 * i] !== pair >> 8 || b[at + 2 * i + 1] !== (pair & 0xff)) return false
+/** The byte value of each pair of lowercase hex characters (high char first), -1 elsewhere. */
+const HEX_BYTE = new Int16Array(65536).fill(-1)
+for (let v = 0; v < 256; v++) HEX_BYTE[HEX_PAIR[v]!] = v
+
+/** Do the 64 lowercase hex characters at `at` spell the hash words[from..from+8)? */
+function hexIs(b: Buffer, at: number, words: Int32Array, from: number): boolean {
+  for (let i = 0; i < 8; i++) {
+    const j = at + 8 * i
+    const x0 = HEX_BYTE[(b[j]! << 8) | b[j + 1]!]!
+    const x1 = HEX_BYTE[(b[j + 2]! << 8) | b[j + 3]!]!
+    const x2 = HEX_BYTE[(b[j + 4]! << 8) | b[j + 5]!]!
+    const x3 = HEX_BYTE[(b[j + 6]! << 8) | b[j + 7]!]!
+    if ((x0 | x1 | x2 | x3) < 0 || ((x0 << 24) | (x1 << 16) | (x2 << 8) | x3) !== words[from + i])
+      return false
   }
   return true
 }
@@ -135,13 +157,25 @@ function instantOnDay(b: Buffer, at: number, dt: Buffer): boolean {
 }
 
 /**
- * Checks a line (with its facts) as the next link of the chain: occurred_at on day `dt`,
- * prev_hash equal to `link[1..33)`, hash equal to SHA-256(0x02 || prev || leaf). `link` is the
- * 65-byte link preimage holding the previous hash; on success the new hash replaces it there
- * and the leaf is returned. Any failure returns undefined and changes nothing.
+ * The chain's running state on the byte path: words [0, 8) hold the previous hash and [8, 16)
+ * the leaf of the last accepted line (core/integrity/hash-pair.ts).
  */
-export function acceptChainedLine(b: Buffer, f: LineFacts, dt: Buffer, link: Buffer): Buffer | undefined {
-  if (!instantOnDay(b, f.occurredAt, dt) || !hexIs(b, PREV_AT, link, 1)) return undefined
+export type ChainState = Int32Array
+
+export function chainState(prevHash: string): ChainState {
+  return wordsOfHex(prevHash, new Int32Array(16))
+}
+
+const next = new Int32Array(8)
+
+/**
+ * Checks a line (with its facts) as the next link of the chain: occurred_at on day `dt`,
+ * prev_hash equal to the state's previous hash, hash equal to SHA-256(0x02 || prev || leaf).
+ * On success the state holds the line's hash and leaf and true is returned; any failure returns
+ * false and leaves the previous hash as it was.
+ */
+export function acceptChainedLine(b: Buffer, f: LineFacts, dt: Buffer, state: ChainState): boolean {
+  if (!instantOnDay(b, f.occurredAt, dt) || !hexIs(b, PREV_AT, state, 0)) return false
   // The leaf's preimage, 0x00 || '{' || content members, is formed in place over the two bytes
   // before the content (the `",` closing prev_hash), which are put back afterwards.
   const at = LINE_CONTENT_OFFSET - 2
@@ -149,14 +183,13 @@ export function acceptChainedLine(b: Buffer, f: LineFacts, dt: Buffer, link: Buf
   const c = b[at + 1]!
   b[at] = 0x00
   b[at + 1] = 0x7b
-  const leaf = sha256(b.subarray(at))
+  sha256Words(new Uint8Array(b.buffer, b.byteOffset + at, b.length - at), state, 8)
   b[at] = q
   b[at + 1] = c
-  link.set(leaf, 33)
-  const hash = sha256(link)
-  if (!hexIs(b, HASH_AT, hash, 0)) return undefined
-  link.set(hash, 1)
-  return leaf
+  hashPair(2, state, 0, state, 8, next, 0)
+  if (!hexIs(b, HASH_AT, next, 0)) return false
+  state.set(next, 0)
+  return true
 }
 
 const CANONICAL_INSTANT = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/

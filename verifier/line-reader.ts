@@ -1,5 +1,5 @@
 // Lines of a gzip file as bytes, read in chunks: only the current chunk (and a line that spans
-// two chunks) is held in memory, with up to four more decompressed ahead on a libuv thread
+// two chunks, the only line copied) is held in memory, with up to four more decompressed ahead on a libuv thread
 // while the caller hashes. Lines are views into the chunk, not copies.
 import { createGunzip, type ZlibOptions } from 'node:zlib'
 import type { OpenedObject } from './archive-source'
@@ -11,6 +11,8 @@ export class LineReader {
   private chunks?: AsyncIterator<Buffer>
   private chunk: Buffer = Buffer.alloc(0)
   private pos = 0
+  /** The start of a line that the previous chunk ended in the middle of. */
+  private carry?: Buffer
   private ended = false
 
   /** Starts reading at once (the object is fetched and decompressed ahead of the caller). */
@@ -42,15 +44,23 @@ export class LineReader {
   nextSync(): Buffer | null | undefined {
     const nl = this.chunk.indexOf(NEWLINE, this.pos)
     if (nl >= 0) {
-      const line = this.chunk.subarray(this.pos, nl)
+      const line = this.withCarry(this.chunk.subarray(this.pos, nl))
       this.pos = nl + 1
       return line
     }
     if (!this.ended) return undefined
-    if (this.pos >= this.chunk.length) return null
-    const last = this.chunk.subarray(this.pos)
+    if (this.pos >= this.chunk.length && !this.carry) return null
+    const last = this.withCarry(this.chunk.subarray(this.pos))
     this.pos = this.chunk.length
     return last
+  }
+
+  /** Only a line that spans chunks is copied; every other line is a view. */
+  private withCarry(line: Buffer): Buffer {
+    if (!this.carry) return line
+    const whole = Buffer.concat([this.carry, line])
+    this.carry = undefined
+    return whole
   }
 
   /** Decompresses the next chunk (or notes the end of the file). */
@@ -61,7 +71,8 @@ export class LineReader {
       return
     }
     const rest = this.chunk.subarray(this.pos)
-    this.chunk = rest.length > 0 ? Buffer.concat([rest, r.value]) : r.value
+    if (rest.length > 0) this.carry = this.carry ? Buffer.concat([this.carry, rest]) : rest
+    this.chunk = r.value
     this.pos = 0
   }
 

@@ -13,8 +13,9 @@
 // It streams: only names are listed up front; a file is open only while the chain is inside its
 // seq range and is read line by line; the running state is the previous hash and the Merkle
 // frontier. Compaction manifests are honoured (verifier/archive-layout.ts).
-import { hashedContent, leafHashSync, linkHashSync } from '../core/integrity/chain'
+import { GENESIS_HASH, hashedContent, leafHashSync, linkHashSync } from '../core/integrity/chain'
 import { checkCheckpoint, type PublicKeyDocument, type SignedCheckpoint } from '../core/integrity/checkpoint'
+import { hexOfWords, wordsOfHex } from '../core/integrity/hash-pair'
 import { MerkleAccumulator } from '../core/integrity/merkle'
 import { utcDate } from '../core/partition'
 import { type StoredEvent, storedEventSchema } from '../core/stored-event'
@@ -24,6 +25,7 @@ import { type Break, ChainBreak } from './breaks'
 import {
   acceptChainedLine,
   canonicalUtcDate,
+  chainState,
   type LineFacts,
   readChainedLine,
   tenantSuffix,
@@ -157,14 +159,15 @@ async function verifyTenant(
 ): Promise<TenantSummary> {
   const { tenant, events: files, checkpoints: cps } = layout
   let expectedSeq = 1
-  // The previous hash lives in `link` as bytes; its hex form is made only when needed.
-  const prevHashHex = () => link.toString('hex', 1, 33)
+  // The previous hash lives in `chain` as words; its hex form is made only when needed.
+  const chain = chainState(GENESIS_HASH)
+  const prevHashHex = () => hexOfWords(chain, 0)
   const tree = new MerkleAccumulator()
   const suffix = tenantSuffix(tenant)
-  // 0x02 || previous hash || leaf: the link preimage, the previous hash kept in place as bytes.
-  const link = Buffer.alloc(65)
-  link[0] = 2
   let nextCp = 0
+  // The byte path rests on a signature: lines past the newest checkpoint, which nobody has
+  // signed for, are all read the slow way (schema included).
+  const attested = cps.at(-1)?.seq ?? 0
   let lastFile: string | undefined
   const settleCheckpointsUpTo = async (seq: number) => {
     while (nextCp < cps.length && cps[nextCp]!.seq <= seq) {
@@ -206,6 +209,7 @@ async function verifyTenant(
     await advance(c, tenant, suffix)
   }
   const active: Cursor[] = []
+  const closing = new Set<Promise<void>>()
   let nextFile = 0
   try {
     for (;;) {
@@ -222,11 +226,15 @@ async function verifyTenant(
       const f = cur.fast
       // The fast path accepts a canonical line whose facts all hold; anything else is re-read the
       // slow way, which accepts it or names the break.
-      const leaf =
-        f && c.dt && f.seq === expectedSeq && f.seq >= c.file.first && f.seq <= c.file.last
-          ? acceptChainedLine(cur.bytes, f, c.dt, link)
-          : undefined
-      if (leaf) tree.append(leaf)
+      const accepted =
+        f !== undefined &&
+        c.dt !== undefined &&
+        f.seq === expectedSeq &&
+        f.seq <= attested &&
+        f.seq >= c.file.first &&
+        f.seq <= c.file.last &&
+        acceptChainedLine(cur.bytes, f, c.dt, chain)
+      if (accepted) tree.appendWords(chain, 8)
       else {
         const prevHash = prevHashHex()
         const e = cur.event ?? parseLine(c, tenant, cur.bytes)
@@ -261,7 +269,7 @@ async function verifyTenant(
         if (hash !== e.hash)
           throw fail('hash_mismatch', hash, e.hash, 'event content does not match its hash')
         tree.append(Buffer.from(leaf, 'hex'))
-        link.write(hash, 1, 'hex')
+        wordsOfHex(hash, chain, 0)
       }
       expectedSeq++
       lastFile = c.file.rel
@@ -269,11 +277,13 @@ async function verifyTenant(
       if (!advanceSync(c, tenant, suffix)) await advance(c, tenant, suffix)
       if (!c.current) {
         active.splice(active.indexOf(c), 1)
-        await c.lines.close()
+        // The chain goes on while the file closes; every close is awaited before returning.
+        const done = c.lines.close().finally(() => closing.delete(done))
+        closing.add(done)
       }
     }
   } finally {
-    await Promise.all([...active.map((c) => c.lines.close()), ahead?.lines.close()])
+    await Promise.all([...active.map((c) => c.lines.close()), ahead?.lines.close(), ...closing])
   }
   const lastSeq = expectedSeq - 1
   let newest: SignedCheckpoint | undefined

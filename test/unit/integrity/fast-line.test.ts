@@ -9,11 +9,13 @@ import {
   leafHashSync,
   storedLine,
 } from '../../../core/integrity/chain'
+import { hexOfWords } from '../../../core/integrity/hash-pair'
 import { MerkleAccumulator, merkleRoot } from '../../../core/integrity/merkle'
 import { toPendingEvent } from '../../../core/stored-event'
 import {
   acceptChainedLine,
   canonicalUtcDate,
+  chainState,
   readChainedLine,
   tenantSuffix,
 } from '../../../verifier/fast-line'
@@ -43,12 +45,6 @@ async function chain(n: number, tenant = 'acme') {
   )
 }
 
-const linkFor = (prevHex: string) => {
-  const link = Buffer.alloc(65)
-  link[0] = 2
-  link.write(prevHex, 1, 'hex')
-  return link
-}
 const dt = Buffer.from('2026-01-02')
 
 describe('chained lines', () => {
@@ -66,14 +62,14 @@ describe('chained lines', () => {
 
   it('are read without parsing: the seq, the leaf and the next hash, nested look-alikes ignored', async () => {
     const { stored, lines, leaves } = await chain(3)
-    const link = linkFor(GENESIS_HASH)
+    const state = chainState(GENESIS_HASH)
     for (const [i, line] of lines.entries()) {
       const b = Buffer.from(line)
       const facts = readChainedLine(b, tenantSuffix('acme'))
       expect(facts?.seq).toBe(i + 1)
-      const leaf = acceptChainedLine(b, facts!, dt, link)
-      expect(leaf?.toString('hex')).toBe(leaves[i])
-      expect(link.toString('hex', 1, 33)).toBe(stored[i]!.hash)
+      expect(acceptChainedLine(b, facts!, dt, state)).toBe(true)
+      expect(hexOfWords(state, 8)).toBe(leaves[i])
+      expect(hexOfWords(state, 0)).toBe(stored[i]!.hash)
       expect(b.toString()).toBe(line) // the bytes borrowed for hashing are put back
     }
   })
@@ -96,17 +92,18 @@ describe('chained lines', () => {
     const { lines } = await chain(2)
     const second = Buffer.from(lines[1]!)
     const facts = readChainedLine(second, tenantSuffix('acme'))!
-    const link = linkFor(GENESIS_HASH) // not the first event's hash
-    expect(acceptChainedLine(second, facts, dt, link)).toBeUndefined()
-    expect(link.toString('hex', 1, 33)).toBe(GENESIS_HASH)
+    const state = chainState(GENESIS_HASH) // not the first event's hash
+    expect(acceptChainedLine(second, facts, dt, state)).toBe(false)
+    expect(hexOfWords(state, 0)).toBe(GENESIS_HASH)
     const first = Buffer.from(lines[0]!)
     const f1 = readChainedLine(first, tenantSuffix('acme'))!
-    expect(acceptChainedLine(first, f1, Buffer.from('2026-01-03'), linkFor(GENESIS_HASH))).toBeUndefined()
+    expect(acceptChainedLine(first, f1, Buffer.from('2026-01-03'), chainState(GENESIS_HASH))).toBe(false)
+    expect(acceptChainedLine(first, f1, dt, chainState(GENESIS_HASH))).toBe(true)
     const upper = Buffer.from(
       lines[0]!.replace(/"hash":"([0-9a-f]{64})"/, (_m, h: string) => `"hash":"${h.toUpperCase()}"`),
     )
     const fu = readChainedLine(upper, tenantSuffix('acme'))!
-    expect(acceptChainedLine(upper, fu, dt, linkFor(GENESIS_HASH))).toBeUndefined()
+    expect(acceptChainedLine(upper, fu, dt, chainState(GENESIS_HASH))).toBe(false)
   })
 
   it('read dates only in the stored form, agreeing with a full parse', () => {
@@ -210,14 +207,15 @@ describe('chained lines, any content', () => {
             ),
           )
           const { stored, lines, leaves } = await appendToChain({ seq: 0, hash: GENESIS_HASH }, pendings)
-          const link = linkFor(GENESIS_HASH)
+          const state = chainState(GENESIS_HASH)
           for (const [i, line] of lines.entries()) {
             expect(JSON.parse(line)).toEqual(JSON.parse(JSON.stringify(stored[i])))
             const b = Buffer.from(line)
             const facts = readChainedLine(b, tenantSuffix(tenant))
             expect(facts?.seq).toBe(i + 1)
-            expect(acceptChainedLine(b, facts!, dt, link)?.toString('hex')).toBe(leaves[i])
-            expect(link.toString('hex', 1, 33)).toBe(stored[i]!.hash)
+            expect(acceptChainedLine(b, facts!, dt, state)).toBe(true)
+            expect(hexOfWords(state, 8)).toBe(leaves[i])
+            expect(hexOfWords(state, 0)).toBe(stored[i]!.hash)
           }
         },
       ),

@@ -5,11 +5,12 @@ import { dirname, join } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import { extendChain, GENESIS_HASH } from '../../../core/integrity/chain'
+import { appendToChain, extendChain, GENESIS_HASH } from '../../../core/integrity/chain'
 import type { PublicKeyDocument, SignedCheckpoint } from '../../../core/integrity/checkpoint'
 import { signCheckpoint } from '../../../core/integrity/checkpoint'
 import { loadKeyRing } from '../../../core/integrity/signing-keys'
-import type { PendingEvent, StoredEvent } from '../../../core/stored-event'
+import { archiveObjectKey, utcDate } from '../../../core/partition'
+import { type PendingEvent, type StoredEvent, toPendingEvent } from '../../../core/stored-event'
 import { verifyArchive } from '../../../verifier/verify-archive'
 import { type TenantSpec, writeArchive } from '../../support/archive-fixture'
 import { walk } from '../../support/walk'
@@ -271,6 +272,34 @@ describe('offline verifier: layout and inputs', () => {
       kind: 'malformed_line',
       line: 1,
       message: /seq/,
+    })
+  })
+
+  it('checks lines past the newest checkpoint against the schema, even when correctly chained', async () => {
+    // Nobody has signed for these yet, so their hash vouches for nothing: a well-linked line
+    // that is not a stored event must still be named.
+    const { root, keys } = await fresh([{ tenant: 'acme', batches: [3], day: () => 0 }])
+    const last = JSON.parse(readLines(eventFiles(root, 'acme').at(-1)!).at(-1)!) as StoredEvent
+    const bad = toPendingEvent(
+      {
+        id: 'acme-late',
+        occurred_at: last.occurred_at,
+        action: 'Not A Verb',
+        actor: { type: 'user', id: 'u1' },
+        target: { type: 'doc', id: 'd1' },
+      } as never,
+      'acme',
+      last.received_at,
+      { key_id: 'k', request_id: 'r' },
+    )
+    const { lines } = await appendToChain({ seq: last.seq, hash: last.hash }, [bad])
+    const file = join(root, archiveObjectKey('acme', utcDate(last.occurred_at), 4, 4))
+    writeLines(file, lines)
+    expect((await verifyArchive(root, keys)).break).toMatchObject({
+      kind: 'malformed_line',
+      file: archiveObjectKey('acme', utcDate(last.occurred_at), 4, 4),
+      line: 1,
+      message: /action/,
     })
   })
 
