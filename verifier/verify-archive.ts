@@ -24,6 +24,7 @@ import { type ArchiveSource, directorySource } from './archive-source'
 import { type Break, ChainBreak } from './breaks'
 import {
   acceptChainedLine,
+  type ChainState,
   canonicalUtcDate,
   chainState,
   type LineFacts,
@@ -75,12 +76,18 @@ type Cursor = {
   file: EventFile
   lines: LineReader
   lineNo: number
-  current?: Current
+  current: Current | undefined
   /** The file's dt as bytes, when it is a valid date (else only the slow path reads it). */
   dt?: Buffer
 }
 /** The line under a cursor: read from its bytes (canonical lines) or parsed. */
-type Current = { seq: number; line: number; bytes: Buffer; fast?: LineFacts; event?: StoredEvent }
+type Current = {
+  seq: number
+  line: number
+  bytes: Buffer
+  fast: LineFacts | undefined
+  event: StoredEvent | undefined
+}
 
 function malformed(c: Cursor, tenant: string, why: string) {
   return new ChainBreak({
@@ -133,10 +140,11 @@ function advanceSync(c: Cursor, tenant: string, suffix: Buffer): boolean {
     c.lineNo++
     if (bytes.length === 0) continue
     const fast = readChainedLine(bytes, suffix)
-    if (fast) c.current = { seq: fast.seq, line: c.lineNo, bytes, fast }
+    // One object shape for both paths, so the hot loop sees a single map.
+    if (fast) c.current = { seq: fast.seq, line: c.lineNo, bytes, fast, event: undefined }
     else {
       const event = parseLine(c, tenant, bytes)
-      c.current = { seq: event.seq, line: c.lineNo, bytes, event }
+      c.current = { seq: event.seq, line: c.lineNo, bytes, fast: undefined, event }
     }
     return true
   }
@@ -152,13 +160,92 @@ async function advance(c: Cursor, tenant: string, suffix: Buffer): Promise<void>
   }
 }
 
+/**
+ * Checks the cursor's line the slow way as the next link (parsed, schema-checked, re-hashed),
+ * naming the break if it is not; on success the chain and the tree move past it.
+ */
+function checkParsedLine(
+  c: Cursor,
+  cur: Current,
+  tenant: string,
+  expectedSeq: number,
+  chain: ChainState,
+  tree: MerkleAccumulator,
+): void {
+  const prevHash = hexOfWords(chain, 0)
+  const e = cur.event ?? parseLine(c, tenant, cur.bytes)
+  const at = { tenant, file: c.file.rel, line: cur.line, seq: e.seq }
+  const fail = (kind: Break['kind'], expected: string | number, found: string | number, message: string) =>
+    new ChainBreak({ ...at, kind, expected, found, message })
+  if (e.tenant !== tenant) throw fail('wrong_tenant', tenant, e.tenant, 'event of another tenant')
+  if (utcDate(e.occurred_at) !== c.file.dt)
+    throw fail('wrong_partition', utcDate(e.occurred_at), c.file.dt, 'event in the wrong dt partition')
+  if (e.seq < c.file.first || e.seq > c.file.last)
+    throw fail('outside_file_range', `${c.file.first}-${c.file.last}`, e.seq, 'seq outside its file name')
+  if (e.seq !== expectedSeq) throw fail('seq_mismatch', expectedSeq, e.seq, `expected seq ${expectedSeq}`)
+  if (e.prev_hash !== prevHash)
+    throw fail('prev_hash_mismatch', prevHash, e.prev_hash, 'prev_hash does not link to the previous event')
+  const leaf = leafHashSync(hashedContent(e))
+  const hash = linkHashSync(prevHash, leaf)
+  if (hash !== e.hash) throw fail('hash_mismatch', hash, e.hash, 'event content does not match its hash')
+  tree.append(Buffer.from(leaf, 'hex'))
+  wordsOfHex(hash, chain, 0)
+}
+
+/** The running state of the byte path (takeRun). */
+type Run = {
+  /** The seq the chain expects next. */
+  expected: number
+  /** The run ends once the chain reaches this seq (a checkpoint to settle, a file to open). */
+  stop: number
+  /** The newest checkpoint's seq: lines past it are left to the slow path. */
+  attested: number
+  chain: ChainState
+  tree: MerkleAccumulator
+  suffix: Buffer
+}
+
+/**
+ * Takes the cursor's current line on the byte path when it is the expected seq, inside its file's
+ * range, covered by a checkpoint and accepted from its bytes; false leaves it to the slow path.
+ */
+function takeOnBytes(c: Cursor, run: Run): boolean {
+  const cur = c.current
+  const f = cur?.fast
+  if (
+    f === undefined ||
+    c.dt === undefined ||
+    f.seq !== run.expected ||
+    f.seq > run.attested ||
+    f.seq < c.file.first ||
+    f.seq > c.file.last ||
+    !acceptChainedLine(cur!.bytes, f, c.dt, run.chain)
+  )
+    return false
+  run.tree.appendWords(run.chain, 8)
+  run.expected++
+  return true
+}
+
+/**
+ * Takes the cursor's lines on the byte path one after another, in one synchronous loop. Returns
+ * 'left' when the cursor holds a line the byte path left for the slow path (or the file ended),
+ * 'taken' when it stopped just after taking a line, the cursor still on it: more must be
+ * decompressed, or the chain reached `run.stop`.
+ */
+function takeRun(c: Cursor, run: Run, tenant: string): 'left' | 'taken' {
+  while (takeOnBytes(c, run)) {
+    if (run.expected >= run.stop || !advanceSync(c, tenant, run.suffix)) return 'taken'
+  }
+  return 'left'
+}
+
 async function verifyTenant(
   source: ArchiveSource,
   layout: TenantLayout,
   keys: PublicKeyDocument,
 ): Promise<TenantSummary> {
   const { tenant, events: files, checkpoints: cps } = layout
-  let expectedSeq = 1
   // The previous hash lives in `chain` as words; its hex form is made only when needed.
   const chain = chainState(GENESIS_HASH)
   const prevHashHex = () => hexOfWords(chain, 0)
@@ -204,77 +291,46 @@ async function verifyTenant(
         ? { index: index + 1, lines: new LineReader(source.open(files[index + 1]!.rel)) }
         : undefined
     const dt = canonicalUtcDate(`${file.dt}T00:00:00.000Z`) === file.dt ? Buffer.from(file.dt) : undefined
-    const c: Cursor = { file, lineNo: 0, lines, dt }
+    const c: Cursor = { file, lineNo: 0, lines, current: undefined, dt }
     active.push(c)
     await advance(c, tenant, suffix)
   }
+  const run: Run = { expected: 1, stop: 0, attested, chain, tree, suffix }
   const active: Cursor[] = []
   const closing = new Set<Promise<void>>()
   let nextFile = 0
   try {
     for (;;) {
-      while (nextFile < files.length && files[nextFile]!.first <= expectedSeq) await open(nextFile++)
-      let c: Cursor | undefined
-      for (const x of active) if (x.current && (!c || x.current.seq < c.current!.seq)) c = x
+      while (nextFile < files.length && files[nextFile]!.first <= run.expected) await open(nextFile++)
+      let c: Cursor | undefined = active.length === 1 ? active[0] : undefined
+      if (!c?.current) {
+        c = undefined
+        for (const x of active) if (x.current && (!c || x.current.seq < c.current!.seq)) c = x
+      }
       if (!c) {
         if (nextFile >= files.length) break
         // The next file starts past the expected seq: read it, so the gap is named at its first line.
         await open(nextFile++)
         continue
       }
-      const cur = c.current!
-      const f = cur.fast
-      // The fast path accepts a canonical line whose facts all hold; anything else is re-read the
-      // slow way, which accepts it or names the break.
-      const accepted =
-        f !== undefined &&
-        c.dt !== undefined &&
-        f.seq === expectedSeq &&
-        f.seq <= attested &&
-        f.seq >= c.file.first &&
-        f.seq <= c.file.last &&
-        acceptChainedLine(cur.bytes, f, c.dt, chain)
-      if (accepted) tree.appendWords(chain, 8)
-      else {
-        const prevHash = prevHashHex()
-        const e = cur.event ?? parseLine(c, tenant, cur.bytes)
-        const at = { tenant, file: c.file.rel, line: cur.line, seq: e.seq }
-        const fail = (
-          kind: Break['kind'],
-          expected: string | number,
-          found: string | number,
-          message: string,
-        ) => new ChainBreak({ ...at, kind, expected, found, message })
-        if (e.tenant !== tenant) throw fail('wrong_tenant', tenant, e.tenant, 'event of another tenant')
-        if (utcDate(e.occurred_at) !== c.file.dt)
-          throw fail('wrong_partition', utcDate(e.occurred_at), c.file.dt, 'event in the wrong dt partition')
-        if (e.seq < c.file.first || e.seq > c.file.last)
-          throw fail(
-            'outside_file_range',
-            `${c.file.first}-${c.file.last}`,
-            e.seq,
-            'seq outside its file name',
-          )
-        if (e.seq !== expectedSeq)
-          throw fail('seq_mismatch', expectedSeq, e.seq, `expected seq ${expectedSeq}`)
-        if (e.prev_hash !== prevHash)
-          throw fail(
-            'prev_hash_mismatch',
-            prevHash,
-            e.prev_hash,
-            'prev_hash does not link to the previous event',
-          )
-        const leaf = leafHashSync(hashedContent(e))
-        const hash = linkHashSync(prevHash, leaf)
-        if (hash !== e.hash)
-          throw fail('hash_mismatch', hash, e.hash, 'event content does not match its hash')
-        tree.append(Buffer.from(leaf, 'hex'))
-        wordsOfHex(hash, chain, 0)
+      // With one file open nothing interleaves: a run takes what the byte path accepts. Any other
+      // line is decided alone: the byte path, else the slow path, which accepts it or names the break.
+      const before = run.expected
+      let state: 'left' | 'taken' = 'left'
+      if (active.length === 1) {
+        run.stop = Math.min(
+          nextFile < files.length ? files[nextFile]!.first : Number.POSITIVE_INFINITY,
+          nextCp < cps.length ? cps[nextCp]!.seq + 1 : Number.POSITIVE_INFINITY,
+        )
+        state = takeRun(c, run, tenant)
+        if (state === 'left' && c.current) checkParsedLine(c, c.current, tenant, run.expected++, chain, tree)
+      } else if (!takeOnBytes(c, run)) checkParsedLine(c, c.current!, tenant, run.expected++, chain, tree)
+      if (run.expected > before) lastFile = c.file.rel
+      if (state === 'taken' || c.current) {
+        if (nextCp < cps.length && cps[nextCp]!.seq < run.expected)
+          await settleCheckpointsUpTo(run.expected - 1)
+        if (!advanceSync(c, tenant, suffix)) await advance(c, tenant, suffix)
       }
-      expectedSeq++
-      lastFile = c.file.rel
-      if (nextCp < cps.length && cps[nextCp]!.seq < expectedSeq) await settleCheckpointsUpTo(expectedSeq - 1)
-      if (!advanceSync(c, tenant, suffix)) await advance(c, tenant, suffix)
       if (!c.current) {
         active.splice(active.indexOf(c), 1)
         // The chain goes on while the file closes; every close is awaited before returning.
@@ -285,7 +341,7 @@ async function verifyTenant(
   } finally {
     await Promise.all([...active.map((c) => c.lines.close()), ahead?.lines.close(), ...closing])
   }
-  const lastSeq = expectedSeq - 1
+  const lastSeq = run.expected - 1
   let newest: SignedCheckpoint | undefined
   // Checkpoints beyond the chain: each must still be genuine before it can prove a cut tail.
   for (; nextCp < cps.length; nextCp++) newest = await readCheckpoint(source, cps[nextCp]!, tenant, keys)

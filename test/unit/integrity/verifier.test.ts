@@ -364,3 +364,32 @@ describe('offline verifier: compaction manifests', () => {
     expect((await verifyArchive(root, keys)).break).toMatchObject({ kind: 'seq_mismatch', expected: 1 })
   })
 })
+
+describe('offline verifier: compacted days', () => {
+  it('follows a chain through a part that holds checkpoints and another day’s seqs inside its range', async () => {
+    // Days alternate every three events; day 1's three files are merged into one part (seqs 1-3
+    // and 7-9), as compaction writes it: the checkpoints at 2 and 9 fall inside that part, and the
+    // chain leaves it for day 2 at seq 4 and comes back at 7.
+    const { root, keys } = await fresh([
+      {
+        tenant: 'acme',
+        batches: [2, 1, 3, 3, 3],
+        day: (i) => Math.floor(i / 3) % 2,
+        checkpointAfter: [0, 2, 3],
+      },
+    ])
+    const day1 = eventFiles(root, 'acme').filter((f) => f.includes('dt=2026-01-01'))
+    expect(day1).toHaveLength(3)
+    const lines = day1.flatMap(readLines)
+    for (const f of day1) unlinkSync(f)
+    writeLines(join(root, archiveObjectKey('acme', '2026-01-01', 1, 9)), lines)
+    const result = await verifyArchive(root, keys)
+    expect(result.break).toBeUndefined()
+    expect(result.tenants).toMatchObject([{ tenant: 'acme', events: 12, files: 3, checkpoints: 4 }])
+    // The same part with one line edited is still caught inside it.
+    const edited = [...lines]
+    edited[4] = edited[4]!.replace('"title"', '"tItle"')
+    writeLines(join(root, archiveObjectKey('acme', '2026-01-01', 1, 9)), edited)
+    expect((await verifyArchive(root, keys)).break).toMatchObject({ kind: 'hash_mismatch', seq: 8, line: 5 })
+  })
+})
