@@ -7,13 +7,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { appendToChain, GENESIS_HASH, leafHashSync } from '../core/integrity/chain'
+import type { PublicKeyDocument } from '../core/integrity/checkpoint'
 import { MerkleAccumulator } from '../core/integrity/merkle'
 import { type PendingEvent, storedEventSchema, toPendingEvent } from '../core/stored-event'
 import { writeArchive } from '../test/support/archive-fixture'
 import { walk } from '../test/support/walk'
 import {
   acceptChainedLine,
-  chainState,
+  ChainState,
   type LineFacts,
   readChainedLine,
   tenantSuffix,
@@ -24,12 +25,42 @@ const N = Number(process.env.BENCH_EVENTS ?? 100_000)
 const BATCH = 1000
 
 const root = mkdtempSync(join(tmpdir(), 'bench-verify-'))
+const small = mkdtempSync(join(tmpdir(), 'bench-verify-small-'))
+const archiveOf = (dir: string, n: number) =>
+  writeArchive(dir, [
+    { tenant: 'bench', batches: Array(n / BATCH).fill(BATCH), day: (i) => Math.floor(i / 20_000) },
+  ])
+
+/**
+ * Peak live heap + array-buffer memory while verifying, above what was live when it started (MB):
+ * sampled every millisecond after a full collection (npm run bench:verify runs node with --expose-gc),
+ * so garbage not yet collected does not count as held.
+ */
+async function memoryWhileVerifying(dir: string, keys: PublicKeyDocument): Promise<number> {
+  const collect = (globalThis as { gc?: () => void }).gc
+  if (!collect) throw new Error('run with node --expose-gc (npm run bench:verify)')
+  const used = () => {
+    collect()
+    const m = process.memoryUsage()
+    return m.heapUsed + m.arrayBuffers
+  }
+  const base = used()
+  let peak = base
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, used())
+  }, 1)
+  await verifyArchive(dir, keys)
+  clearInterval(sampler)
+  return (Math.max(peak, used()) - base) / 1e6
+}
+
 try {
   const t0 = performance.now()
-  await writeArchive(root, [
-    { tenant: 'bench', batches: Array(N / BATCH).fill(BATCH), day: (i) => Math.floor(i / 20_000) },
-  ])
-  console.log(`built an archive of ${N} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+  await archiveOf(root, N)
+  await archiveOf(small, N / 5)
+  console.log(
+    `built archives of ${N} and ${N / 5} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  )
   const keys = JSON.parse(readFileSync(join(root, 'audit-log-keys.json'), 'utf8'))
 
   // Raw SHA-256 over the same event bytes: one digest per line, as the verifier's leaf hash.
@@ -118,19 +149,19 @@ try {
     facts = lines.map((l) => readChainedLine(l, suffix))
   })
   if (facts.some((f) => !f)) throw new Error('a line is not in the chained layout')
-  const fastLeaves = new Int32Array(lines.length * 8)
-  const state = chainState(GENESIS_HASH)
+  const fastLeaves: string[] = []
+  const state = new ChainState(GENESIS_HASH)
   const dtBytes = (l: Buffer, f: LineFacts) => l.subarray(f.occurredAt, f.occurredAt + 10)
   const acceptUs = stage(() => {
     for (const [i, l] of lines.entries()) {
       if (!acceptChainedLine(l, facts[i]!, dtBytes(l, facts[i]!), state))
         throw new Error(`line ${i} did not verify`)
-      fastLeaves.set(state.subarray(8, 16), i * 8)
+      fastLeaves.push(state.leaf)
     }
   })
   const tree = new MerkleAccumulator()
   const merkleUs = stage(() => {
-    for (let i = 0; i < lines.length; i++) tree.appendWords(fastLeaves, i * 8)
+    for (const leaf of fastLeaves) tree.appendBinary(leaf)
   })
   // The slow path, taken only by lines in another layout (archives written in field order) and
   // to name a break: JSON, schema, RFC 8785 form, hashes.
@@ -189,6 +220,19 @@ try {
   console.log(
     `\n${N} events, ${(bytes / 1e6).toFixed(1)} MB of JSON lines; ingest hashing adds ${chainUs.toFixed(1)} µs per event (JCS + leaf + link)`,
   )
+  // Streaming: what verification holds does not grow with the archive. Measured last, with the
+  // lines above released, so its collections do not disturb the timed rounds.
+  lines.length = 0
+  parsed = []
+  texts.length = 0
+  facts = []
+  await memoryWhileVerifying(small, keys) // settles what the lines held before measuring
+  const memSmall = await memoryWhileVerifying(small, keys)
+  const memFull = await memoryWhileVerifying(root, keys)
+  console.log(
+    `memory while verifying (heap + buffers, peak above start): ${memSmall.toFixed(1)} MB for ${N / 5} events, ${memFull.toFixed(1)} MB for ${N} (${(bytes / 1e6).toFixed(1)} MB of lines)`,
+  )
 } finally {
   rmSync(root, { recursive: true, force: true })
+  rmSync(small, { recursive: true, force: true })
 }

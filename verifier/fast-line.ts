@@ -14,8 +14,7 @@
 // follow them; inside strings, quotes are escaped). A line laid out any other way, or whose facts
 // do not hold, is re-read the slow way by the caller, which accepts it or names the problem.
 import { LINE_CONTENT_OFFSET } from '../core/integrity/chain'
-import { hashPair, wordsOfHex } from '../core/integrity/hash-pair'
-import { sha256Words } from '../core/integrity/sha256'
+import { binaryOfHex, putBinary, sha256Binary } from '../core/integrity/sha256'
 
 const HASH_OPEN = Buffer.from('{"hash":"')
 const PREV_OPEN = Buffer.from('","prev_hash":"')
@@ -111,17 +110,17 @@ for (let v = 0; v < 256; v++) {
 const HEX_BYTE = new Int16Array(65536).fill(-1)
 for (let v = 0; v < 256; v++) HEX_BYTE[HEX_PAIR[v]!] = v
 
-/** Do the 64 lowercase hex characters at `at` spell the hash words[from..from+8)? */
-function hexIs(b: Buffer, at: number, words: Int32Array, from: number): boolean {
-  for (let i = 0; i < 8; i++) {
-    const j = at + 8 * i
-    const x0 = HEX_BYTE[(b[j]! << 8) | b[j + 1]!]!
-    const x1 = HEX_BYTE[(b[j + 2]! << 8) | b[j + 3]!]!
-    const x2 = HEX_BYTE[(b[j + 4]! << 8) | b[j + 5]!]!
-    const x3 = HEX_BYTE[(b[j + 6]! << 8) | b[j + 7]!]!
-    if ((x0 | x1 | x2 | x3) < 0 || ((x0 << 24) | (x1 << 16) | (x2 << 8) | x3) !== words[from + i])
-      return false
-  }
+/** Do the 64 lowercase hex characters at `at` spell the 32 bytes hash[from..from+32)? */
+function hexIsBytes(b: Buffer, at: number, hash: Uint8Array, from: number): boolean {
+  for (let i = 0; i < 32; i++)
+    if (HEX_BYTE[(b[at + 2 * i]! << 8) | b[at + 2 * i + 1]!] !== hash[from + i]) return false
+  return true
+}
+
+/** Do the 64 lowercase hex characters at `at` spell the binary-string hash? */
+function hexIsBinary(b: Buffer, at: number, hash: string): boolean {
+  for (let i = 0; i < 32; i++)
+    if (HEX_BYTE[(b[at + 2 * i]! << 8) | b[at + 2 * i + 1]!] !== hash.charCodeAt(i)) return false
   return true
 }
 
@@ -156,17 +155,26 @@ function instantOnDay(b: Buffer, at: number, dt: Buffer): boolean {
   )
 }
 
-/**
- * The chain's running state on the byte path: words [0, 8) hold the previous hash and [8, 16)
- * the leaf of the last accepted line (core/integrity/hash-pair.ts).
- */
-export type ChainState = Int32Array
+/** The chain's running state on the byte path. */
+export class ChainState {
+  /** 0x02 || previous hash || leaf: the link preimage, the previous hash kept in place as bytes. */
+  readonly link = Buffer.alloc(65)
+  /** The leaf of the last accepted line, as a binary string (core/integrity/sha256.ts). */
+  leaf = ''
 
-export function chainState(prevHash: string): ChainState {
-  return wordsOfHex(prevHash, new Int32Array(16))
+  constructor(prevHash: string) {
+    this.link[0] = 2
+    this.prevHash = prevHash
+  }
+
+  get prevHash(): string {
+    return this.link.toString('hex', 1, 33)
+  }
+
+  set prevHash(hex: string) {
+    putBinary(this.link, binaryOfHex(hex), 1)
+  }
 }
-
-const next = new Int32Array(8)
 
 /**
  * Checks a line (with its facts) as the next link of the chain: occurred_at on day `dt`,
@@ -175,7 +183,8 @@ const next = new Int32Array(8)
  * false and leaves the previous hash as it was.
  */
 export function acceptChainedLine(b: Buffer, f: LineFacts, dt: Buffer, state: ChainState): boolean {
-  if (!instantOnDay(b, f.occurredAt, dt) || !hexIs(b, PREV_AT, state, 0)) return false
+  const link = state.link
+  if (!instantOnDay(b, f.occurredAt, dt) || !hexIsBytes(b, PREV_AT, link, 1)) return false
   // The leaf's preimage, 0x00 || '{' || content members, is formed in place over the two bytes
   // before the content (the `",` closing prev_hash), which are put back afterwards.
   const at = LINE_CONTENT_OFFSET - 2
@@ -183,12 +192,14 @@ export function acceptChainedLine(b: Buffer, f: LineFacts, dt: Buffer, state: Ch
   const c = b[at + 1]!
   b[at] = 0x00
   b[at + 1] = 0x7b
-  sha256Words(new Uint8Array(b.buffer, b.byteOffset + at, b.length - at), state, 8)
+  const leaf = sha256Binary(new Uint8Array(b.buffer, b.byteOffset + at, b.length - at))
   b[at] = q
   b[at + 1] = c
-  hashPair(2, state, 0, state, 8, next, 0)
-  if (!hexIs(b, HASH_AT, next, 0)) return false
-  state.set(next, 0)
+  putBinary(link, leaf, 33)
+  const hash = sha256Binary(link)
+  if (!hexIsBinary(b, HASH_AT, hash)) return false
+  putBinary(link, hash, 1)
+  state.leaf = leaf
   return true
 }
 

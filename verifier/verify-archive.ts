@@ -15,7 +15,6 @@
 // frontier. Compaction manifests are honoured (verifier/archive-layout.ts).
 import { GENESIS_HASH, hashedContent, leafHashSync, linkHashSync } from '../core/integrity/chain'
 import { checkCheckpoint, type PublicKeyDocument, type SignedCheckpoint } from '../core/integrity/checkpoint'
-import { hexOfWords, wordsOfHex } from '../core/integrity/hash-pair'
 import { MerkleAccumulator } from '../core/integrity/merkle'
 import { utcDate } from '../core/partition'
 import { type StoredEvent, storedEventSchema } from '../core/stored-event'
@@ -24,9 +23,8 @@ import { type ArchiveSource, directorySource } from './archive-source'
 import { type Break, ChainBreak } from './breaks'
 import {
   acceptChainedLine,
-  type ChainState,
+  ChainState,
   canonicalUtcDate,
-  chainState,
   type LineFacts,
   readChainedLine,
   tenantSuffix,
@@ -172,7 +170,7 @@ function checkParsedLine(
   chain: ChainState,
   tree: MerkleAccumulator,
 ): void {
-  const prevHash = hexOfWords(chain, 0)
+  const prevHash = chain.prevHash
   const e = cur.event ?? parseLine(c, tenant, cur.bytes)
   const at = { tenant, file: c.file.rel, line: cur.line, seq: e.seq }
   const fail = (kind: Break['kind'], expected: string | number, found: string | number, message: string) =>
@@ -189,7 +187,7 @@ function checkParsedLine(
   const hash = linkHashSync(prevHash, leaf)
   if (hash !== e.hash) throw fail('hash_mismatch', hash, e.hash, 'event content does not match its hash')
   tree.append(Buffer.from(leaf, 'hex'))
-  wordsOfHex(hash, chain, 0)
+  chain.prevHash = hash
 }
 
 /** The running state of the byte path (takeRun). */
@@ -222,7 +220,7 @@ function takeOnBytes(c: Cursor, run: Run): boolean {
     !acceptChainedLine(cur!.bytes, f, c.dt, run.chain)
   )
     return false
-  run.tree.appendWords(run.chain, 8)
+  run.tree.appendBinary(run.chain.leaf)
   run.expected++
   return true
 }
@@ -246,9 +244,9 @@ async function verifyTenant(
   keys: PublicKeyDocument,
 ): Promise<TenantSummary> {
   const { tenant, events: files, checkpoints: cps } = layout
-  // The previous hash lives in `chain` as words; its hex form is made only when needed.
-  const chain = chainState(GENESIS_HASH)
-  const prevHashHex = () => hexOfWords(chain, 0)
+  // The previous hash lives in `chain` as bytes; its hex form is made only when needed.
+  const chain = new ChainState(GENESIS_HASH)
+  const prevHashHex = () => chain.prevHash
   const tree = new MerkleAccumulator()
   const suffix = tenantSuffix(tenant)
   let nextCp = 0

@@ -5,7 +5,7 @@
 // append a leaf and to compute the root, so the consumer keeps only O(log n) hashes per tenant.
 // Sizes and indexes are plain numbers: safe up to 2^53, so no bitwise operators (32-bit) here.
 import { createHash } from 'node:crypto'
-import { hashPair, hexOfWords, wordsOf, wordsOfHex } from './hash-pair'
+import { binaryOfHex, hexOfBinary, putBinary, sha256Binary } from './sha256'
 
 const EMPTY_ROOT = createHash('sha256').digest('hex')
 const NODE_PREFIX = new Uint8Array([1])
@@ -189,69 +189,62 @@ export type Frontier = { size: number; hash: string }[]
 /** Called for every interior node completed: the perfect subtree of `size` leaves from `start`. */
 export type OnNode = (start: number, size: number, hash: string) => void
 
-/** A frontier holds at most one subtree per bit of the size, and sizes stay below 2^53. */
-const MAX_FRONTIER = 54
-
 /**
  * The frontier, as the one running accumulator the consumer and the verifier append to: hashes
- * kept as words in one preallocated array and combined by hashPair in place, so a reader
- * appending millions of leaves makes no buffer or hex per leaf; `frontier()` gives the stored
- * (hex) form.
+ * kept as binary strings and combined in one preallocated node preimage, so a reader appending
+ * millions of leaves makes no buffer or hex per leaf; `frontier()` gives the stored (hex) form.
  */
 export class MerkleAccumulator {
-  /** Subtree roots, eight words each, largest subtree first; one spare slot for the leaf. */
-  private readonly words = new Int32Array((MAX_FRONTIER + 1) * 8)
+  private readonly hashes: string[] = []
   private readonly sizes: number[] = []
   private total = 0
+  /** 0x01 || left || right. */
+  private readonly node = Buffer.alloc(65, 1)
 
   constructor(frontier: Frontier = []) {
-    if (frontier.length > MAX_FRONTIER) throw new RangeError('a frontier has at most 54 subtrees')
     for (const f of frontier) {
-      wordsOfHex(f.hash, this.words, this.sizes.length * 8)
+      this.hashes.push(binaryOfHex(f.hash))
       this.sizes.push(f.size)
       this.total += f.size
     }
   }
 
+  private combine(left: string, right: string): string {
+    putBinary(this.node, left, 1)
+    putBinary(this.node, right, 33)
+    return sha256Binary(this.node)
+  }
+
   /** Appends a leaf hash (32 bytes). */
   append(leaf: Uint8Array, onNode?: OnNode): void {
-    wordsOf(leaf, 0, this.words, this.sizes.length * 8)
-    this.merge(onNode)
+    if (leaf.length !== 32) throw new RangeError('a leaf hash is 32 bytes')
+    this.appendBinary(Buffer.from(leaf.buffer, leaf.byteOffset, 32).toString('latin1'), onNode)
   }
 
-  /** Appends a leaf hash given as words[at..at+8). */
-  appendWords(leaf: Int32Array, at: number): void {
-    const to = this.sizes.length * 8
-    for (let i = 0; i < 8; i++) this.words[to + i] = leaf[at + i]!
-    this.merge()
-  }
-
-  /** Merges the leaf in the spare slot with the equal-sized subtrees before it. */
-  private merge(onNode?: OnNode): void {
-    const w = this.words
-    const sizes = this.sizes
+  /** Appends a leaf hash given as a binary string (sha256Binary). */
+  appendBinary(leaf: string, onNode?: OnNode): void {
     this.total++
-    let top = sizes.length
+    let h = leaf
     let size = 1
-    while (top > 0 && sizes[top - 1] === size) {
-      top--
-      hashPair(1, w, top * 8, w, (top + 1) * 8, w, top * 8)
-      size += sizes.pop()!
-      onNode?.(this.total - size, size, hexOfWords(w, top * 8))
+    while (this.sizes.length > 0 && this.sizes[this.sizes.length - 1] === size) {
+      h = this.combine(this.hashes.pop()!, h)
+      size += this.sizes.pop()!
+      onNode?.(this.total - size, size, hexOfBinary(h))
     }
-    sizes.push(size)
+    this.hashes.push(h)
+    this.sizes.push(size)
   }
 
   root(): string {
-    const n = this.sizes.length
+    const n = this.hashes.length
     if (n === 0) return EMPTY_ROOT
-    const h = this.words.slice((n - 1) * 8, n * 8)
-    for (let i = n - 2; i >= 0; i--) hashPair(1, this.words, i * 8, h, 0, h, 0)
-    return hexOfWords(h)
+    let h = this.hashes[n - 1]!
+    for (let i = n - 2; i >= 0; i--) h = this.combine(this.hashes[i]!, h)
+    return hexOfBinary(h)
   }
 
   frontier(): Frontier {
-    return this.sizes.map((size, i) => ({ size, hash: hexOfWords(this.words, i * 8) }))
+    return this.hashes.map((h, i) => ({ size: this.sizes[i]!, hash: hexOfBinary(h) }))
   }
 }
 

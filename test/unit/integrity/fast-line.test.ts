@@ -9,13 +9,13 @@ import {
   leafHashSync,
   storedLine,
 } from '../../../core/integrity/chain'
-import { hexOfWords } from '../../../core/integrity/hash-pair'
 import { MerkleAccumulator, merkleRoot } from '../../../core/integrity/merkle'
+import { hexOfBinary } from '../../../core/integrity/sha256'
 import { toPendingEvent } from '../../../core/stored-event'
 import {
   acceptChainedLine,
+  ChainState,
   canonicalUtcDate,
-  chainState,
   readChainedLine,
   tenantSuffix,
 } from '../../../verifier/fast-line'
@@ -62,14 +62,14 @@ describe('chained lines', () => {
 
   it('are read without parsing: the seq, the leaf and the next hash, nested look-alikes ignored', async () => {
     const { stored, lines, leaves } = await chain(3)
-    const state = chainState(GENESIS_HASH)
+    const state = new ChainState(GENESIS_HASH)
     for (const [i, line] of lines.entries()) {
       const b = Buffer.from(line)
       const facts = readChainedLine(b, tenantSuffix('acme'))
       expect(facts?.seq).toBe(i + 1)
       expect(acceptChainedLine(b, facts!, dt, state)).toBe(true)
-      expect(hexOfWords(state, 8)).toBe(leaves[i])
-      expect(hexOfWords(state, 0)).toBe(stored[i]!.hash)
+      expect(hexOfBinary(state.leaf)).toBe(leaves[i])
+      expect(state.prevHash).toBe(stored[i]!.hash)
       expect(b.toString()).toBe(line) // the bytes borrowed for hashing are put back
     }
   })
@@ -92,18 +92,18 @@ describe('chained lines', () => {
     const { lines } = await chain(2)
     const second = Buffer.from(lines[1]!)
     const facts = readChainedLine(second, tenantSuffix('acme'))!
-    const state = chainState(GENESIS_HASH) // not the first event's hash
+    const state = new ChainState(GENESIS_HASH) // not the first event's hash
     expect(acceptChainedLine(second, facts, dt, state)).toBe(false)
-    expect(hexOfWords(state, 0)).toBe(GENESIS_HASH)
+    expect(state.prevHash).toBe(GENESIS_HASH)
     const first = Buffer.from(lines[0]!)
     const f1 = readChainedLine(first, tenantSuffix('acme'))!
-    expect(acceptChainedLine(first, f1, Buffer.from('2026-01-03'), chainState(GENESIS_HASH))).toBe(false)
-    expect(acceptChainedLine(first, f1, dt, chainState(GENESIS_HASH))).toBe(true)
+    expect(acceptChainedLine(first, f1, Buffer.from('2026-01-03'), new ChainState(GENESIS_HASH))).toBe(false)
+    expect(acceptChainedLine(first, f1, dt, new ChainState(GENESIS_HASH))).toBe(true)
     const upper = Buffer.from(
       lines[0]!.replace(/"hash":"([0-9a-f]{64})"/, (_m, h: string) => `"hash":"${h.toUpperCase()}"`),
     )
     const fu = readChainedLine(upper, tenantSuffix('acme'))!
-    expect(acceptChainedLine(upper, fu, dt, chainState(GENESIS_HASH))).toBe(false)
+    expect(acceptChainedLine(upper, fu, dt, new ChainState(GENESIS_HASH))).toBe(false)
   })
 
   it('read dates only in the stored form, agreeing with a full parse', () => {
@@ -207,15 +207,15 @@ describe('chained lines, any content', () => {
             ),
           )
           const { stored, lines, leaves } = await appendToChain({ seq: 0, hash: GENESIS_HASH }, pendings)
-          const state = chainState(GENESIS_HASH)
+          const state = new ChainState(GENESIS_HASH)
           for (const [i, line] of lines.entries()) {
             expect(JSON.parse(line)).toEqual(JSON.parse(JSON.stringify(stored[i])))
             const b = Buffer.from(line)
             const facts = readChainedLine(b, tenantSuffix(tenant))
             expect(facts?.seq).toBe(i + 1)
             expect(acceptChainedLine(b, facts!, dt, state)).toBe(true)
-            expect(hexOfWords(state, 8)).toBe(leaves[i])
-            expect(hexOfWords(state, 0)).toBe(stored[i]!.hash)
+            expect(hexOfBinary(state.leaf)).toBe(leaves[i])
+            expect(state.prevHash).toBe(stored[i]!.hash)
           }
         },
       ),

@@ -8,6 +8,7 @@ import {
   frontierRoot,
   frontierSize,
   inclusionProof,
+  MerkleAccumulator,
   merkleRoot,
   verifyConsistency,
   verifyInclusion,
@@ -43,6 +44,19 @@ const leavesOf = (n: number, salt = '') =>
   Array.from({ length: n }, (_, i) => leafOf(`${salt}${i.toString(16).padStart(4, '0')}`))
 
 describe('RFC 6962 reference vectors', () => {
+  it('the accumulator reaches every reference root, leaf by leaf, from bytes and from stored frontiers', () => {
+    const acc = new MerkleAccumulator()
+    let stored: Frontier = []
+    for (const [i, leaf] of refLeaves.entries()) {
+      acc.append(Buffer.from(leaf, 'hex'))
+      stored = appendLeaf(stored, leaf)
+      expect(acc.root(), `size ${i + 1}`).toBe(refRoot(i + 1))
+      expect(frontierRoot(stored), `size ${i + 1}`).toBe(refRoot(i + 1))
+    }
+    expect(() => new MerkleAccumulator([{ size: 1, hash: 'zz' }])).toThrow(RangeError)
+    expect(() => acc.append(new Uint8Array(31))).toThrow(RangeError)
+  })
+
   for (const v of vectors.roots) {
     it(v.desc, () => {
       expect(merkleRoot(refLeaves.slice(0, v.input.size))).toBe(v.want)
