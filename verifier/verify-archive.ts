@@ -7,29 +7,22 @@
 // - every checkpoint is well formed, named after its own seq and time, signed by a published key
 //   valid at its time, and matches the chain's hash and Merkle root at its seq; the chain reaches
 //   the newest checkpoint (no cut tail).
-// A line in the consumer's chained layout is checked from its bytes (verifier/fast-line.ts); any
+// A line in the consumer's chained layout is checked from its bytes (verifier/next-link.ts); any
 // other line, and any line whose check fails, is parsed and checked field by field, which either
 // accepts it or names the break. Both paths accept exactly the same lines of a sound archive.
 // It streams: only names are listed up front; a file is open only while the chain is inside its
 // seq range and is read line by line; the running state is the previous hash and the Merkle
 // frontier. Compaction manifests are honoured (verifier/archive-layout.ts).
-import { GENESIS_HASH, hashedContent, leafHashSync, linkHashSync } from '../core/integrity/chain'
+import { GENESIS_HASH } from '../core/integrity/chain'
 import { checkCheckpoint, type PublicKeyDocument, type SignedCheckpoint } from '../core/integrity/checkpoint'
 import { MerkleAccumulator } from '../core/integrity/merkle'
-import { utcDate } from '../core/partition'
-import { type StoredEvent, storedEventSchema } from '../core/stored-event'
-import { type CheckpointFile, type EventFile, readLayout, type TenantLayout } from './archive-layout'
+import { type CheckpointFile, readLayout, type TenantLayout } from './archive-layout'
 import { type ArchiveSource, directorySource } from './archive-source'
 import { type Break, ChainBreak } from './breaks'
-import {
-  acceptChainedLine,
-  ChainState,
-  canonicalUtcDate,
-  type LineFacts,
-  readChainedLine,
-  tenantSuffix,
-} from './fast-line'
+import { advance, advanceSync, type Cursor } from './cursor'
+import { ChainState, canonicalUtcDate, tenantSuffix } from './fast-line'
 import { LineReader } from './line-reader'
+import { checkParsedLine, type Run, takeOnBytes, takeRun } from './next-link'
 
 export type { Break, BreakKind } from './breaks'
 
@@ -68,174 +61,6 @@ async function readCheckpoint(
   if (cp.seq !== f.seq || cp.time.replace(/[-:.]/g, '') !== f.compactTime)
     throw invalid('its name does not match its seq and time')
   return cp
-}
-
-type Cursor = {
-  file: EventFile
-  lines: LineReader
-  lineNo: number
-  current: Current | undefined
-  /** The file's dt as bytes, when it is a valid date (else only the slow path reads it). */
-  dt?: Buffer
-}
-/** The line under a cursor: read from its bytes (canonical lines) or parsed. */
-type Current = {
-  seq: number
-  line: number
-  bytes: Buffer
-  fast: LineFacts | undefined
-  event: StoredEvent | undefined
-}
-
-function malformed(c: Cursor, tenant: string, why: string) {
-  return new ChainBreak({
-    tenant,
-    file: c.file.rel,
-    kind: 'malformed_line',
-    line: c.lineNo,
-    message: `not a stored event: ${why}`,
-  })
-}
-
-/** Parses a line the slow way: JSON, then the stored-event schema. */
-function parseLine(c: Cursor, tenant: string, bytes: Buffer): StoredEvent {
-  let raw: unknown
-  try {
-    raw = JSON.parse(bytes.toString('utf8'))
-  } catch {
-    throw malformed(c, tenant, 'not JSON')
-  }
-  const parsed = storedEventSchema.safeParse(raw)
-  if (!parsed.success) {
-    const i = parsed.error.issues[0]
-    throw malformed(c, tenant, i ? `${i.path.join('.') || '(root)'}: ${i.message}` : 'invalid')
-  }
-  // The schema types occurred_at as text; the partition check needs a real instant.
-  if (Number.isNaN(Date.parse(parsed.data.occurred_at)))
-    throw malformed(c, tenant, 'occurred_at: not a timestamp')
-  // The hash covers the line as written, not the schema's normalised copy.
-  return raw as StoredEvent
-}
-
-function unreadable(c: Cursor, tenant: string, err: unknown) {
-  return new ChainBreak({
-    tenant,
-    file: c.file.rel,
-    kind: 'unreadable_file',
-    message: `cannot read: ${(err as Error).message}`,
-  })
-}
-
-/** Moves a cursor to its next line; false when more of the file must be decompressed first. */
-function advanceSync(c: Cursor, tenant: string, suffix: Buffer): boolean {
-  for (;;) {
-    const bytes = c.lines.nextSync()
-    if (bytes === undefined) return false
-    if (bytes === null) {
-      c.current = undefined
-      return true
-    }
-    c.lineNo++
-    if (bytes.length === 0) continue
-    const fast = readChainedLine(bytes, suffix)
-    // One object shape for both paths, so the hot loop sees a single map.
-    if (fast) c.current = { seq: fast.seq, line: c.lineNo, bytes, fast, event: undefined }
-    else {
-      const event = parseLine(c, tenant, bytes)
-      c.current = { seq: event.seq, line: c.lineNo, bytes, fast: undefined, event }
-    }
-    return true
-  }
-}
-
-async function advance(c: Cursor, tenant: string, suffix: Buffer): Promise<void> {
-  while (!advanceSync(c, tenant, suffix)) {
-    try {
-      await c.lines.fill()
-    } catch (err) {
-      throw unreadable(c, tenant, err)
-    }
-  }
-}
-
-/**
- * Checks the cursor's line the slow way as the next link (parsed, schema-checked, re-hashed),
- * naming the break if it is not; on success the chain and the tree move past it.
- */
-function checkParsedLine(
-  c: Cursor,
-  cur: Current,
-  tenant: string,
-  expectedSeq: number,
-  chain: ChainState,
-  tree: MerkleAccumulator,
-): void {
-  const prevHash = chain.prevHash
-  const e = cur.event ?? parseLine(c, tenant, cur.bytes)
-  const at = { tenant, file: c.file.rel, line: cur.line, seq: e.seq }
-  const fail = (kind: Break['kind'], expected: string | number, found: string | number, message: string) =>
-    new ChainBreak({ ...at, kind, expected, found, message })
-  if (e.tenant !== tenant) throw fail('wrong_tenant', tenant, e.tenant, 'event of another tenant')
-  if (utcDate(e.occurred_at) !== c.file.dt)
-    throw fail('wrong_partition', utcDate(e.occurred_at), c.file.dt, 'event in the wrong dt partition')
-  if (e.seq < c.file.first || e.seq > c.file.last)
-    throw fail('outside_file_range', `${c.file.first}-${c.file.last}`, e.seq, 'seq outside its file name')
-  if (e.seq !== expectedSeq) throw fail('seq_mismatch', expectedSeq, e.seq, `expected seq ${expectedSeq}`)
-  if (e.prev_hash !== prevHash)
-    throw fail('prev_hash_mismatch', prevHash, e.prev_hash, 'prev_hash does not link to the previous event')
-  const leaf = leafHashSync(hashedContent(e))
-  const hash = linkHashSync(prevHash, leaf)
-  if (hash !== e.hash) throw fail('hash_mismatch', hash, e.hash, 'event content does not match its hash')
-  tree.append(Buffer.from(leaf, 'hex'))
-  chain.prevHash = hash
-}
-
-/** The running state of the byte path (takeRun). */
-type Run = {
-  /** The seq the chain expects next. */
-  expected: number
-  /** The run ends once the chain reaches this seq (a checkpoint to settle, a file to open). */
-  stop: number
-  /** The newest checkpoint's seq: lines past it are left to the slow path. */
-  attested: number
-  chain: ChainState
-  tree: MerkleAccumulator
-  suffix: Buffer
-}
-
-/**
- * Takes the cursor's current line on the byte path when it is the expected seq, inside its file's
- * range, covered by a checkpoint and accepted from its bytes; false leaves it to the slow path.
- */
-function takeOnBytes(c: Cursor, run: Run): boolean {
-  const cur = c.current
-  const f = cur?.fast
-  if (
-    f === undefined ||
-    c.dt === undefined ||
-    f.seq !== run.expected ||
-    f.seq > run.attested ||
-    f.seq < c.file.first ||
-    f.seq > c.file.last ||
-    !acceptChainedLine(cur!.bytes, f, c.dt, run.chain)
-  )
-    return false
-  run.tree.appendBinary(run.chain.leaf)
-  run.expected++
-  return true
-}
-
-/**
- * Takes the cursor's lines on the byte path one after another, in one synchronous loop. Returns
- * 'left' when the cursor holds a line the byte path left for the slow path (or the file ended),
- * 'taken' when it stopped just after taking a line, the cursor still on it: more must be
- * decompressed, or the chain reached `run.stop`.
- */
-function takeRun(c: Cursor, run: Run, tenant: string): 'left' | 'taken' {
-  while (takeOnBytes(c, run)) {
-    if (run.expected >= run.stop || !advanceSync(c, tenant, run.suffix)) return 'taken'
-  }
-  return 'left'
 }
 
 async function verifyTenant(

@@ -1,0 +1,90 @@
+// Taking the next link of a tenant's chain: on the byte path (a line the consumer wrote, checked
+// without parsing: verifier/fast-line.ts), or the slow way (parsed, schema-checked, re-hashed),
+// which accepts the line or names the break. The byte path takes a line only when it is the
+// expected seq, inside its file's range and covered by a checkpoint; anything else goes slow.
+import { hashedContent, leafHashSync, linkHashSync } from '../core/integrity/chain'
+import type { MerkleAccumulator } from '../core/integrity/merkle'
+import { utcDate } from '../core/partition'
+import { type Break, ChainBreak } from './breaks'
+import { advanceSync, type Current, type Cursor, parseLine } from './cursor'
+import { acceptChainedLine, type ChainState } from './fast-line'
+
+/**
+ * Checks the cursor's line the slow way as the next link (parsed, schema-checked, re-hashed),
+ * naming the break if it is not; on success the chain and the tree move past it.
+ */
+export function checkParsedLine(
+  c: Cursor,
+  cur: Current,
+  tenant: string,
+  expectedSeq: number,
+  chain: ChainState,
+  tree: MerkleAccumulator,
+): void {
+  const prevHash = chain.prevHash
+  const e = cur.event ?? parseLine(c, tenant, cur.bytes)
+  const at = { tenant, file: c.file.rel, line: cur.line, seq: e.seq }
+  const fail = (kind: Break['kind'], expected: string | number, found: string | number, message: string) =>
+    new ChainBreak({ ...at, kind, expected, found, message })
+  if (e.tenant !== tenant) throw fail('wrong_tenant', tenant, e.tenant, 'event of another tenant')
+  if (utcDate(e.occurred_at) !== c.file.dt)
+    throw fail('wrong_partition', utcDate(e.occurred_at), c.file.dt, 'event in the wrong dt partition')
+  if (e.seq < c.file.first || e.seq > c.file.last)
+    throw fail('outside_file_range', `${c.file.first}-${c.file.last}`, e.seq, 'seq outside its file name')
+  if (e.seq !== expectedSeq) throw fail('seq_mismatch', expectedSeq, e.seq, `expected seq ${expectedSeq}`)
+  if (e.prev_hash !== prevHash)
+    throw fail('prev_hash_mismatch', prevHash, e.prev_hash, 'prev_hash does not link to the previous event')
+  const leaf = leafHashSync(hashedContent(e))
+  const hash = linkHashSync(prevHash, leaf)
+  if (hash !== e.hash) throw fail('hash_mismatch', hash, e.hash, 'event content does not match its hash')
+  tree.append(Buffer.from(leaf, 'hex'))
+  chain.prevHash = hash
+}
+
+/** The running state of the byte path (takeRun). */
+export type Run = {
+  /** The seq the chain expects next. */
+  expected: number
+  /** The run ends once the chain reaches this seq (a checkpoint to settle, a file to open). */
+  stop: number
+  /** The newest checkpoint's seq: lines past it are left to the slow path. */
+  attested: number
+  chain: ChainState
+  tree: MerkleAccumulator
+  suffix: Buffer
+}
+
+/**
+ * Takes the cursor's current line on the byte path when it is the expected seq, inside its file's
+ * range, covered by a checkpoint and accepted from its bytes; false leaves it to the slow path.
+ */
+export function takeOnBytes(c: Cursor, run: Run): boolean {
+  const cur = c.current
+  const f = cur?.fast
+  if (
+    f === undefined ||
+    c.dt === undefined ||
+    f.seq !== run.expected ||
+    f.seq > run.attested ||
+    f.seq < c.file.first ||
+    f.seq > c.file.last ||
+    !acceptChainedLine(cur!.bytes, f, c.dt, run.chain)
+  )
+    return false
+  run.tree.appendBinary(run.chain.leaf)
+  run.expected++
+  return true
+}
+
+/**
+ * Takes the cursor's lines on the byte path one after another, in one synchronous loop. Returns
+ * 'left' when the cursor holds a line the byte path left for the slow path (or the file ended),
+ * 'taken' when it stopped just after taking a line, the cursor still on it: more must be
+ * decompressed, or the chain reached `run.stop`.
+ */
+export function takeRun(c: Cursor, run: Run, tenant: string): 'left' | 'taken' {
+  while (takeOnBytes(c, run)) {
+    if (run.expected >= run.stop || !advanceSync(c, tenant, run.suffix)) return 'taken'
+  }
+  return 'left'
+}
