@@ -1,52 +1,87 @@
 #!/usr/bin/env node
 // npm run verify -- <archive dir | s3://bucket[/prefix] | r2://bucket[/prefix]> [--keys keys.json]
-// Exit codes: 0 verified, 1 the archive is broken (the first break is printed), 2 usage or input error.
+// npm run verify -- --proof proof.json --keys keys.json
+// Exit codes: 0 verified, 1 the archive is broken (the first break is printed) or the proof does
+// not prove the event, 2 usage or input error.
 // A directory is a copy of the bucket (events/..., checkpoints/...), e.g. made with
 // `aws s3 sync s3://<bucket> ./copy`; a URL is read in place over the S3 API (credentials and
 // endpoint from the environment: verifier/archive-source.ts). keys.json is the document from
 // GET /.well-known/audit-log-keys; for a directory it defaults to <dir>/audit-log-keys.json, for a
-// URL it must be given (keys are trusted only from where you fetched them, not from the bucket).
+// URL or a proof it must be given (keys are trusted only from where you fetched them, not from
+// the bucket or the service's answer). proof.json is a saved answer of GET /v1/events/:id/proof.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { publicKeyDocumentSchema } from '../core/integrity/checkpoint'
 import { type ArchiveSource, sourceFor } from './archive-source'
+import { checkProof } from './check-proof'
 import { verifyArchive } from './verify-archive'
 
+const USAGE = [
+  'usage: npm run verify -- <archive dir | s3://bucket[/prefix] | r2://bucket[/prefix]> [--keys keys.json]',
+  '       npm run verify -- --proof proof.json --keys keys.json',
+].join('\n')
 const args = process.argv.slice(2)
-const dir = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--keys')
-const keysIdx = args.indexOf('--keys')
-if (!dir) {
-  console.error(
-    'usage: npm run verify -- <archive dir | s3://bucket[/prefix] | r2://bucket[/prefix]> [--keys keys.json]',
+const flagValue = (flag: string) => {
+  const i = args.indexOf(flag)
+  return i >= 0 ? (args[i + 1] ?? '') : undefined
+}
+const keysArg = flagValue('--keys')
+const proofArg = flagValue('--proof')
+const dir = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--keys' && args[i - 1] !== '--proof')
+function usage(why: string): never {
+  console.error(`${why}\n${USAGE}`)
+  process.exit(2)
+}
+
+function readJson(path: string, what: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'))
+  } catch {
+    return usage(`${path} is not JSON: expected ${what}`)
+  }
+}
+
+function loadKeys(path: string) {
+  if (!existsSync(path))
+    usage(`no public keys at ${path}: save GET /.well-known/audit-log-keys there or pass --keys`)
+  const parsed = publicKeyDocumentSchema.safeParse(
+    readJson(path, 'the document from GET /.well-known/audit-log-keys'),
   )
-  process.exit(2)
+  if (!parsed.success) {
+    const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
+    console.error(`${path} is not a key document: ${why}`)
+    process.exit(2)
+  }
+  if (parsed.data.development)
+    console.warn('warning: these are development keys; the archive proves nothing to a third party')
+  return parsed.data
 }
+
+if (proofArg !== undefined) {
+  if (!proofArg) usage('--proof needs the file holding the answer of GET /v1/events/:id/proof')
+  if (dir) usage('pass either an archive or --proof, not both')
+  if (!keysArg) usage('pass --keys with the document from GET /.well-known/audit-log-keys')
+  const keys = loadKeys(keysArg)
+  if (!existsSync(proofArg)) usage(`no proof at ${proofArg}`)
+  const result = await checkProof(readJson(proofArg, 'the answer of GET /v1/events/:id/proof'), keys)
+  if (!result.ok) {
+    const p = result.problem
+    console.error(`NOT PROVEN: ${p.kind}: ${p.message}`)
+    if (p.expected !== undefined) console.error(`  expected: ${p.expected}`)
+    if (p.found !== undefined) console.error(`  found:    ${p.found}`)
+    process.exit(1)
+  }
+  const c = result.checkpoint
+  console.log(
+    `ok  event ${result.id} (${result.tenant}, seq ${result.seq}) is in the checkpoint of ${c.time} (seq ${c.seq}), signed by ${c.key_id}`,
+  )
+  process.exit(0)
+}
+
+if (!dir) usage('name an archive, or a proof with --proof')
 const isUrl = /^(s3|r2):\/\//.test(dir)
-if (isUrl && keysIdx < 0) {
-  console.error(`${dir}: pass --keys with the document from GET /.well-known/audit-log-keys`)
-  process.exit(2)
-}
-const keysPath = keysIdx >= 0 ? args[keysIdx + 1] : join(dir, 'audit-log-keys.json')
-if (!keysPath || !existsSync(keysPath)) {
-  console.error(`no public keys at ${keysPath}: save GET /.well-known/audit-log-keys there or pass --keys`)
-  process.exit(2)
-}
-let keysJson: unknown
-try {
-  keysJson = JSON.parse(readFileSync(keysPath, 'utf8'))
-} catch {
-  console.error(`${keysPath} is not JSON: expected the document from GET /.well-known/audit-log-keys`)
-  process.exit(2)
-}
-const parsedKeys = publicKeyDocumentSchema.safeParse(keysJson)
-if (!parsedKeys.success) {
-  const why = parsedKeys.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
-  console.error(`${keysPath} is not a key document: ${why}`)
-  process.exit(2)
-}
-const keys = parsedKeys.data
-if (keys.development)
-  console.warn('warning: these are development keys; the archive proves nothing to a third party')
+if (isUrl && !keysArg) usage(`${dir}: pass --keys with the document from GET /.well-known/audit-log-keys`)
+const keys = loadKeys(keysArg ?? join(dir, 'audit-log-keys.json'))
 if (!isUrl && !existsSync(dir)) {
   console.error(`no archive directory at ${dir}`)
   process.exit(2)

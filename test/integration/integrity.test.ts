@@ -21,6 +21,7 @@ import {
 } from '../../core/integrity/merkle'
 import { toPendingEvent } from '../../core/stored-event'
 import { ingestTenantEvents } from '../../queue-consumer/event-batch'
+import { checkProof } from '../../verifier/check-proof'
 import worker from '../../worker/index'
 import { BASE, mintKey, uniqueTenant } from './helpers'
 import { seed } from './search-seed'
@@ -87,6 +88,8 @@ describe('signed checkpoints and proofs', () => {
       expect(tree_size).toBe(13)
       expect(verifyInclusion(leaf, leaf_index, tree_size, hashes, proof.checkpoint.root)).toBe(true)
       expect(await checkCheckpoint(proof.checkpoint, keys)).toBeNull()
+      // The offline checker (npm run verify -- --proof) accepts the Worker's answer as it is.
+      expect(await checkProof(proof, keys)).toMatchObject({ ok: true, id, tenant, checkpoint: { seq: 13 } })
       const forged = { ...proof.record, action: 'user.deleted' }
       expect(
         verifyInclusion(

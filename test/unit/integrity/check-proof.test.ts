@@ -1,0 +1,196 @@
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { appendToChain, GENESIS_HASH } from '../../../core/integrity/chain'
+import { type PublicKeyDocument, signCheckpoint } from '../../../core/integrity/checkpoint'
+import { inclusionProof, merkleRoot } from '../../../core/integrity/merkle'
+import { loadKeyRing, publicKeyDocument } from '../../../core/integrity/signing-keys'
+import { toPendingEvent } from '../../../core/stored-event'
+import { checkProof } from '../../../verifier/check-proof'
+import { FIXTURE_KEYS } from '../../support/archive-fixture'
+
+const dirs: string[] = []
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+/** A chain of `n` events and the proof document GET /v1/events/:id/proof gives for seq `seq`. */
+async function proofFor(n: number, seq: number, size = n) {
+  const pending = Array.from({ length: n }, (_, i) =>
+    toPendingEvent(
+      {
+        id: `e${i + 1}`,
+        occurred_at: '2026-03-01T10:00:00.000Z',
+        action: 'user.role.updated',
+        actor: { type: 'user', id: `u${i}` },
+        target: { type: 'user', id: 't1' },
+      },
+      'acme',
+      '2026-03-01T10:00:01.000Z',
+      { key_id: 'k', request_id: `r${i}` },
+    ),
+  )
+  const { stored, leaves } = await appendToChain({ seq: 0, hash: GENESIS_HASH }, pending)
+  const ring = await loadKeyRing(FIXTURE_KEYS, undefined)
+  const key = ring[0]!
+  const checkpoint = await signCheckpoint(
+    {
+      tenant: 'acme',
+      seq: size,
+      hash: stored[size - 1]!.hash,
+      root: merkleRoot(leaves.slice(0, size)),
+      time: '2026-03-01T10:05:00.000Z',
+      key_id: key.spec.id,
+    },
+    key.privateKey!,
+  )
+  const record = stored[seq - 1]!
+  const doc = {
+    event: { id: record.id, seq, leaf_hash: leaves[seq - 1], hash: record.hash, prev_hash: record.prev_hash },
+    record,
+    checkpoint,
+    inclusion_proof: { leaf_index: seq - 1, tree_size: size, hashes: inclusionProof(seq - 1, leaves, size) },
+  }
+  return { doc, keys: publicKeyDocument(ring) as PublicKeyDocument, leaves, stored }
+}
+
+const flip = (h: string) => (Number.parseInt(h[0]!, 16) ^ 1).toString(16) + h.slice(1)
+
+describe('offline proof check', () => {
+  it('accepts a proof of any event in a checkpoint covering it, at any position', async () => {
+    for (const [n, seq] of [
+      [1, 1],
+      [7, 1],
+      [7, 4],
+      [7, 7],
+      [13, 9],
+    ] as const) {
+      const { doc, keys } = await proofFor(n, seq)
+      expect(await checkProof(doc, keys)).toMatchObject({
+        ok: true,
+        id: `e${seq}`,
+        tenant: 'acme',
+        seq,
+        checkpoint: { seq: n },
+      })
+    }
+  })
+
+  it('names what is wrong with a tampered proof', async () => {
+    const { doc, keys } = await proofFor(13, 6)
+    const ring2 = await loadKeyRing(
+      JSON.stringify([
+        { id: 'k9', seed: Buffer.alloc(32, 9).toString('base64url'), not_before: '2000-01-01T00:00:00.000Z' },
+      ]),
+      undefined,
+    )
+    const cases: [string, unknown, string][] = [
+      [
+        'a field of the record',
+        { ...doc, record: { ...doc.record, action: 'user.deleted' } },
+        'leaf_mismatch',
+      ],
+      [
+        'the record, with the stated leaf dropped',
+        { ...doc, event: undefined, record: { ...doc.record, action: 'user.deleted' } },
+        'hash_mismatch',
+      ],
+      ['its chain hash', { ...doc, record: { ...doc.record, hash: flip(doc.record.hash) } }, 'hash_mismatch'],
+      [
+        'the checkpoint root',
+        { ...doc, checkpoint: { ...doc.checkpoint, root: flip(doc.checkpoint.root) } },
+        'checkpoint_invalid',
+      ],
+      [
+        'the checkpoint key',
+        { ...doc, checkpoint: { ...doc.checkpoint, key_id: 'k9' } },
+        'checkpoint_invalid',
+      ],
+      [
+        'an audit path entry',
+        {
+          ...doc,
+          inclusion_proof: {
+            ...doc.inclusion_proof,
+            hashes: doc.inclusion_proof.hashes.map((h, i) => (i === 1 ? flip(h) : h)),
+          },
+        },
+        'not_included',
+      ],
+      [
+        'a shortened audit path',
+        { ...doc, inclusion_proof: { ...doc.inclusion_proof, hashes: doc.inclusion_proof.hashes.slice(1) } },
+        'not_included',
+      ],
+      [
+        'the leaf index',
+        { ...doc, inclusion_proof: { ...doc.inclusion_proof, leaf_index: 6 } },
+        'wrong_position',
+      ],
+      [
+        'the tree size',
+        { ...doc, inclusion_proof: { ...doc.inclusion_proof, tree_size: 12 } },
+        'wrong_position',
+      ],
+      ['the shape', { ...doc, inclusion_proof: { leaf_index: -1, tree_size: 13, hashes: [] } }, 'malformed'],
+      ['the record schema', { ...doc, record: { ...doc.record, seq: 'six' } }, 'malformed'],
+      ['nothing at all', 'hello', 'malformed'],
+    ]
+    for (const [what, tampered, kind] of cases)
+      expect(await checkProof(tampered, keys), what).toMatchObject({ ok: false, problem: { kind } })
+    // Re-signed by a key the service never published: still not proven.
+    const forged = await signCheckpoint({ ...doc.checkpoint, key_id: 'k9' }, ring2[0]!.privateKey!)
+    expect(await checkProof({ ...doc, checkpoint: forged }, keys)).toMatchObject({
+      ok: false,
+      problem: { kind: 'checkpoint_invalid', message: /unknown_key/ },
+    })
+  })
+
+  it('refuses a checkpoint that does not cover the event, or of another tenant', async () => {
+    const { doc, keys } = await proofFor(13, 12)
+    const short = await proofFor(13, 5, 10)
+    expect(await checkProof({ ...doc, checkpoint: short.doc.checkpoint }, keys)).toMatchObject({
+      ok: false,
+      problem: { kind: 'wrong_position', message: /does not cover/, expected: 'seq >= 12', found: '10' },
+    })
+    const key = (await loadKeyRing(FIXTURE_KEYS, undefined))[0]!
+    const { signature: _s, ...body } = doc.checkpoint
+    const other = await signCheckpoint({ ...body, tenant: 'other' }, key.privateKey!)
+    expect(await checkProof({ ...doc, checkpoint: other }, keys)).toMatchObject({
+      ok: false,
+      problem: { kind: 'wrong_tenant', expected: 'acme', found: 'other' },
+    })
+    // At its own seq, a checkpoint signed over another chain hash contradicts the record.
+    const head = await proofFor(7, 7)
+    const { signature: _h, ...headBody } = head.doc.checkpoint
+    const forked = await signCheckpoint({ ...headBody, hash: flip(headBody.hash) }, key.privateKey!)
+    expect(await checkProof({ ...head.doc, checkpoint: forked }, keys)).toMatchObject({
+      ok: false,
+      problem: { kind: 'checkpoint_mismatch' },
+    })
+  })
+
+  it('CLI: exits 0 on a proof, 1 naming the problem, 2 without keys', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'proof-'))
+    dirs.push(dir)
+    const { doc, keys } = await proofFor(9, 3)
+    writeFileSync(join(dir, 'keys.json'), JSON.stringify(keys))
+    writeFileSync(join(dir, 'proof.json'), JSON.stringify(doc))
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ ...doc, record: { ...doc.record, seq: 4 } }))
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'verifier/cli.ts', ...args], { encoding: 'utf8' })
+    const ok = cli('--proof', join(dir, 'proof.json'), '--keys', join(dir, 'keys.json'))
+    expect(ok.status).toBe(0)
+    expect(ok.stdout).toMatch(
+      /ok {2}event e3 \(acme, seq 3\) is in the checkpoint of 2026-03-01T10:05:00.000Z \(seq 9\)/,
+    )
+    const bad = cli('--proof', join(dir, 'bad.json'), '--keys', join(dir, 'keys.json'))
+    expect(bad.status).toBe(1)
+    expect(bad.stderr).toMatch(/NOT PROVEN: leaf_mismatch/)
+    const noKeys = cli('--proof', join(dir, 'proof.json'))
+    expect(noKeys.status).toBe(2)
+    expect(noKeys.stderr).toMatch(/pass --keys/)
+  }, 20_000)
+})

@@ -1,0 +1,128 @@
+// Checks a receipt offline: the document GET /v1/events/:id/proof returned, with nothing but the
+// published public keys. Invariants, all of which must hold for the event to be proven:
+// - the record is a stored event; its leaf is SHA-256(0x00 || JCS(record without hash, prev_hash))
+//   and its hash is the chain link SHA-256(0x02 || prev_hash || leaf) (core/integrity/chain.ts);
+// - the checkpoint is signed by a published key valid at its time, of the record's tenant;
+// - the proof places that leaf at index seq - 1 of the tree of checkpoint.seq leaves, and folds
+//   up to the checkpoint's root (RFC 9162 2.1.3.2); at the checkpoint's own seq the record's hash
+//   is the checkpoint's chain hash.
+// The first that fails is named, with what was expected and what the document holds.
+import { z } from 'zod'
+import { hashedContent, leafHashSync, linkHashSync } from '../core/integrity/chain'
+import { checkCheckpoint, type PublicKeyDocument, signedCheckpointSchema } from '../core/integrity/checkpoint'
+import { verifyInclusion } from '../core/integrity/merkle'
+import { type StoredEvent, storedEventSchema } from '../core/stored-event'
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits')
+
+export const proofDocumentSchema = z.object({
+  record: z.record(z.string(), z.unknown()),
+  checkpoint: z.record(z.string(), z.unknown()),
+  inclusion_proof: z
+    .object({
+      leaf_index: z.number().int().nonnegative(),
+      tree_size: z.number().int().positive(),
+      hashes: z.array(hex64).max(64),
+    })
+    .strict(),
+  event: z.object({ leaf_hash: hex64.optional() }).passthrough().optional(),
+})
+
+export type ProofProblemKind =
+  | 'malformed'
+  | 'leaf_mismatch'
+  | 'hash_mismatch'
+  | 'checkpoint_invalid'
+  | 'wrong_tenant'
+  | 'wrong_position'
+  | 'checkpoint_mismatch'
+  | 'not_included'
+
+export type ProofProblem = { kind: ProofProblemKind; message: string; expected?: string; found?: string }
+
+export type ProofResult =
+  | {
+      ok: true
+      id: string
+      tenant: string
+      seq: number
+      leaf: string
+      checkpoint: { seq: number; time: string; key_id: string }
+    }
+  | { ok: false; problem: ProofProblem }
+
+const issue = (e: z.ZodError) => {
+  const i = e.issues[0]
+  return i ? `${i.path.join('.') || '(root)'}: ${i.message}` : 'invalid'
+}
+
+/** Checks a proof document (GET /v1/events/:id/proof) against the published keys. */
+export async function checkProof(doc: unknown, keys: PublicKeyDocument): Promise<ProofResult> {
+  const fail = (
+    kind: ProofProblemKind,
+    message: string,
+    expected?: string | number,
+    found?: string | number,
+  ) => ({
+    ok: false as const,
+    problem: {
+      kind,
+      message,
+      ...(expected === undefined ? {} : { expected: String(expected) }),
+      ...(found === undefined ? {} : { found: String(found) }),
+    },
+  })
+  const parsed = proofDocumentSchema.safeParse(doc)
+  if (!parsed.success) return fail('malformed', `not a proof document: ${issue(parsed.error)}`)
+  const { inclusion_proof: proof, event } = parsed.data
+  const record = storedEventSchema.safeParse(parsed.data.record)
+  if (!record.success) return fail('malformed', `record is not a stored event: ${issue(record.error)}`)
+  const checkpoint = signedCheckpointSchema.safeParse(parsed.data.checkpoint)
+  if (!checkpoint.success) return fail('malformed', `checkpoint is not one: ${issue(checkpoint.error)}`)
+  // The hashes cover the record as it was sent, not the schema's normalised copy.
+  const r = parsed.data.record as StoredEvent
+  const cp = checkpoint.data
+
+  const leaf = leafHashSync(hashedContent(r))
+  if (event?.leaf_hash !== undefined && event.leaf_hash !== leaf)
+    return fail('leaf_mismatch', 'the record does not hash to the stated leaf', leaf, event.leaf_hash)
+  const link = linkHashSync(r.prev_hash, leaf)
+  if (link !== r.hash) return fail('hash_mismatch', 'the record does not match its chain hash', link, r.hash)
+  const problem = await checkCheckpoint(cp, keys)
+  if (problem) return fail('checkpoint_invalid', `the checkpoint does not verify: ${problem}`)
+  if (cp.tenant !== r.tenant)
+    return fail('wrong_tenant', 'the checkpoint is of another tenant', r.tenant, cp.tenant)
+  if (r.seq > cp.seq)
+    return fail('wrong_position', 'the checkpoint does not cover the record', `seq >= ${r.seq}`, cp.seq)
+  if (proof.leaf_index !== r.seq - 1)
+    return fail(
+      'wrong_position',
+      'the proof is for another position than seq - 1',
+      r.seq - 1,
+      proof.leaf_index,
+    )
+  if (proof.tree_size !== cp.seq)
+    return fail(
+      'wrong_position',
+      "the proof is for another tree than the checkpoint's",
+      cp.seq,
+      proof.tree_size,
+    )
+  if (r.seq === cp.seq && r.hash !== cp.hash)
+    return fail(
+      'checkpoint_mismatch',
+      "the checkpoint's chain hash at this seq is not the record's",
+      r.hash,
+      cp.hash,
+    )
+  if (!verifyInclusion(leaf, proof.leaf_index, proof.tree_size, proof.hashes, cp.root))
+    return fail('not_included', "the audit path does not lead to the checkpoint's root", cp.root)
+  return {
+    ok: true,
+    id: r.id,
+    tenant: r.tenant,
+    seq: r.seq,
+    leaf,
+    checkpoint: { seq: cp.seq, time: cp.time, key_id: cp.key_id },
+  }
+}
