@@ -7,10 +7,19 @@
 //   up to the checkpoint's root (RFC 9162 2.1.3.2); at the checkpoint's own seq the record's hash
 //   is the checkpoint's chain hash.
 // The first that fails is named, with what was expected and what the document holds.
+// checkConsistency does the same for two checkpoints a client holds and the answer of
+// GET /v1/integrity/consistency between their sizes: both signed, of one tenant, the answer's
+// sizes and roots theirs, and the RFC 9162 2.1.4.2 proof showing the older tree is a prefix of
+// the newer (no event before the older checkpoint was changed, dropped or reordered since).
 import { z } from 'zod'
 import { hashedContent, leafHashSync, linkHashSync } from '../core/integrity/chain'
-import { checkCheckpoint, type PublicKeyDocument, signedCheckpointSchema } from '../core/integrity/checkpoint'
-import { verifyInclusion } from '../core/integrity/merkle'
+import {
+  checkCheckpoint,
+  type PublicKeyDocument,
+  type SignedCheckpoint,
+  signedCheckpointSchema,
+} from '../core/integrity/checkpoint'
+import { verifyConsistency, verifyInclusion } from '../core/integrity/merkle'
 import { type StoredEvent, storedEventSchema } from '../core/stored-event'
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits')
@@ -37,8 +46,19 @@ export type ProofProblemKind =
   | 'wrong_position'
   | 'checkpoint_mismatch'
   | 'not_included'
+  | 'wrong_size'
+  | 'wrong_root'
+  | 'inconsistent'
 
 export type ProofProblem = { kind: ProofProblemKind; message: string; expected?: string; found?: string }
+
+export const consistencyAnswerSchema = z.object({
+  from_size: z.number().int().positive(),
+  to_size: z.number().int().positive(),
+  from_root: hex64,
+  to_root: hex64,
+  proof: z.array(hex64).max(128),
+})
 
 export type ProofResult =
   | {
@@ -56,22 +76,23 @@ const issue = (e: z.ZodError) => {
   return i ? `${i.path.join('.') || '(root)'}: ${i.message}` : 'invalid'
 }
 
+const fail = (
+  kind: ProofProblemKind,
+  message: string,
+  expected?: string | number,
+  found?: string | number,
+) => ({
+  ok: false as const,
+  problem: {
+    kind,
+    message,
+    ...(expected === undefined ? {} : { expected: String(expected) }),
+    ...(found === undefined ? {} : { found: String(found) }),
+  },
+})
+
 /** Checks a proof document (GET /v1/events/:id/proof) against the published keys. */
 export async function checkProof(doc: unknown, keys: PublicKeyDocument): Promise<ProofResult> {
-  const fail = (
-    kind: ProofProblemKind,
-    message: string,
-    expected?: string | number,
-    found?: string | number,
-  ) => ({
-    ok: false as const,
-    problem: {
-      kind,
-      message,
-      ...(expected === undefined ? {} : { expected: String(expected) }),
-      ...(found === undefined ? {} : { found: String(found) }),
-    },
-  })
   const parsed = proofDocumentSchema.safeParse(doc)
   if (!parsed.success) return fail('malformed', `not a proof document: ${issue(parsed.error)}`)
   const { inclusion_proof: proof, event } = parsed.data
@@ -124,5 +145,61 @@ export async function checkProof(doc: unknown, keys: PublicKeyDocument): Promise
     seq: r.seq,
     leaf,
     checkpoint: { seq: cp.seq, time: cp.time, key_id: cp.key_id },
+  }
+}
+
+export type ConsistencyResult =
+  | { ok: true; tenant: string; from: { seq: number; time: string }; to: { seq: number; time: string } }
+  | { ok: false; problem: ProofProblem }
+
+/**
+ * Checks that the newer of two signed checkpoints extends the older, with the answer of
+ * GET /v1/integrity/consistency?from=<older seq>&to=<newer seq>.
+ */
+export async function checkConsistency(
+  answer: unknown,
+  older: unknown,
+  newer: unknown,
+  keys: PublicKeyDocument,
+): Promise<ConsistencyResult> {
+  const a = consistencyAnswerSchema.safeParse(answer)
+  if (!a.success) return fail('malformed', `not a consistency answer: ${issue(a.error)}`)
+  const checkpoints = []
+  for (const [name, cp] of [
+    ['older', older],
+    ['newer', newer],
+  ] as const) {
+    const problem = await checkCheckpoint(cp, keys)
+    if (problem) return fail('checkpoint_invalid', `the ${name} checkpoint does not verify: ${problem}`)
+    checkpoints.push(signedCheckpointSchema.parse(cp))
+  }
+  const [from, to] = checkpoints as [SignedCheckpoint, SignedCheckpoint]
+  if (from.tenant !== to.tenant)
+    return fail('wrong_tenant', 'the checkpoints are of two tenants', from.tenant, to.tenant)
+  if (from.seq > to.seq)
+    return fail('wrong_size', 'the older checkpoint is the longer one', `<= ${to.seq}`, from.seq)
+  const { from_size, to_size, from_root, to_root, proof } = a.data
+  if (from_size !== from.seq)
+    return fail(
+      'wrong_size',
+      "the answer starts at another size than the older checkpoint's",
+      from.seq,
+      from_size,
+    )
+  if (to_size !== to.seq)
+    return fail('wrong_size', "the answer ends at another size than the newer checkpoint's", to.seq, to_size)
+  if (from_root !== from.root)
+    return fail('wrong_root', "the answer's older root is not the older checkpoint's", from.root, from_root)
+  if (to_root !== to.root)
+    return fail('wrong_root', "the answer's newer root is not the newer checkpoint's", to.root, to_root)
+  if (from.seq === to.seq && from.hash !== to.hash)
+    return fail('inconsistent', 'two checkpoints of one size sign different chains', from.hash, to.hash)
+  if (!verifyConsistency(from.seq, to.seq, proof, from.root, to.root))
+    return fail('inconsistent', 'the newer tree does not extend the older: history was changed in between')
+  return {
+    ok: true,
+    tenant: from.tenant,
+    from: { seq: from.seq, time: from.time },
+    to: { seq: to.seq, time: to.time },
   }
 }

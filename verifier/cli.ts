@@ -1,24 +1,27 @@
 #!/usr/bin/env node
 // npm run verify -- <archive dir | s3://bucket[/prefix] | r2://bucket[/prefix]> [--keys keys.json]
 // npm run verify -- --proof proof.json --keys keys.json
+// npm run verify -- --consistency answer.json --from older.json --to newer.json --keys keys.json
 // Exit codes: 0 verified, 1 the archive is broken (the first break is printed) or the proof does
-// not prove the event, 2 usage or input error.
+// not prove what it claims, 2 usage or input error.
 // A directory is a copy of the bucket (events/..., checkpoints/...), e.g. made with
 // `aws s3 sync s3://<bucket> ./copy`; a URL is read in place over the S3 API (credentials and
 // endpoint from the environment: verifier/archive-source.ts). keys.json is the document from
 // GET /.well-known/audit-log-keys; for a directory it defaults to <dir>/audit-log-keys.json, for a
 // URL or a proof it must be given (keys are trusted only from where you fetched them, not from
-// the bucket or the service's answer). proof.json is a saved answer of GET /v1/events/:id/proof.
+// the bucket or the service's answer). proof.json is a saved answer of GET /v1/events/:id/proof;
+// answer.json one of GET /v1/integrity/consistency?from=&to= between two checkpoints you saved.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { publicKeyDocumentSchema } from '../core/integrity/checkpoint'
 import { type ArchiveSource, sourceFor } from './archive-source'
-import { checkProof } from './check-proof'
+import { checkConsistency, checkProof, type ProofProblem } from './check-proof'
 import { verifyArchive } from './verify-archive'
 
 const USAGE = [
   'usage: npm run verify -- <archive dir | s3://bucket[/prefix] | r2://bucket[/prefix]> [--keys keys.json]',
   '       npm run verify -- --proof proof.json --keys keys.json',
+  '       npm run verify -- --consistency answer.json --from older.json --to newer.json --keys keys.json',
 ].join('\n')
 const args = process.argv.slice(2)
 const flagValue = (flag: string) => {
@@ -27,7 +30,9 @@ const flagValue = (flag: string) => {
 }
 const keysArg = flagValue('--keys')
 const proofArg = flagValue('--proof')
-const dir = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--keys' && args[i - 1] !== '--proof')
+const consistencyArg = flagValue('--consistency')
+const VALUED = ['--keys', '--proof', '--consistency', '--from', '--to']
+const dir = args.find((a, i) => !a.startsWith('--') && !VALUED.includes(args[i - 1] ?? ''))
 function usage(why: string): never {
   console.error(`${why}\n${USAGE}`)
   process.exit(2)
@@ -57,20 +62,46 @@ function loadKeys(path: string) {
   return parsed.data
 }
 
-if (proofArg !== undefined) {
-  if (!proofArg) usage('--proof needs the file holding the answer of GET /v1/events/:id/proof')
-  if (dir) usage('pass either an archive or --proof, not both')
+function notProven(p: ProofProblem): never {
+  console.error(`NOT PROVEN: ${p.kind}: ${p.message}`)
+  if (p.expected !== undefined) console.error(`  expected: ${p.expected}`)
+  if (p.found !== undefined) console.error(`  found:    ${p.found}`)
+  process.exit(1)
+}
+
+/** A file a flag names, that must exist. */
+function fileOf(flag: string, what: string): string {
+  const path = flagValue(flag)
+  if (!path) usage(`${flag} needs the file holding ${what}`)
+  if (!existsSync(path)) usage(`no ${what} at ${path}`)
+  return path
+}
+
+if (consistencyArg !== undefined) {
+  if (dir || proofArg !== undefined) usage('pass one of an archive, --proof or --consistency')
   if (!keysArg) usage('pass --keys with the document from GET /.well-known/audit-log-keys')
   const keys = loadKeys(keysArg)
-  if (!existsSync(proofArg)) usage(`no proof at ${proofArg}`)
-  const result = await checkProof(readJson(proofArg, 'the answer of GET /v1/events/:id/proof'), keys)
-  if (!result.ok) {
-    const p = result.problem
-    console.error(`NOT PROVEN: ${p.kind}: ${p.message}`)
-    if (p.expected !== undefined) console.error(`  expected: ${p.expected}`)
-    if (p.found !== undefined) console.error(`  found:    ${p.found}`)
-    process.exit(1)
-  }
+  const answer = 'the answer of GET /v1/integrity/consistency'
+  const result = await checkConsistency(
+    readJson(fileOf('--consistency', answer), answer),
+    readJson(fileOf('--from', 'the older checkpoint'), 'a signed checkpoint'),
+    readJson(fileOf('--to', 'the newer checkpoint'), 'a signed checkpoint'),
+    keys,
+  )
+  if (!result.ok) notProven(result.problem)
+  console.log(
+    `ok  ${result.tenant}: the checkpoint of ${result.to.time} (seq ${result.to.seq}) extends the one of ${result.from.time} (seq ${result.from.seq})`,
+  )
+  process.exit(0)
+}
+
+if (proofArg !== undefined) {
+  if (dir) usage('pass one of an archive, --proof or --consistency')
+  if (!keysArg) usage('pass --keys with the document from GET /.well-known/audit-log-keys')
+  const keys = loadKeys(keysArg)
+  const what = 'the answer of GET /v1/events/:id/proof'
+  const result = await checkProof(readJson(fileOf('--proof', what), what), keys)
+  if (!result.ok) notProven(result.problem)
   const c = result.checkpoint
   console.log(
     `ok  event ${result.id} (${result.tenant}, seq ${result.seq}) is in the checkpoint of ${c.time} (seq ${c.seq}), signed by ${c.key_id}`,

@@ -21,7 +21,7 @@ import {
 } from '../../core/integrity/merkle'
 import { toPendingEvent } from '../../core/stored-event'
 import { ingestTenantEvents } from '../../queue-consumer/event-batch'
-import { checkProof } from '../../verifier/check-proof'
+import { checkConsistency, checkProof } from '../../verifier/check-proof'
 import worker from '../../worker/index'
 import { BASE, mintKey, uniqueTenant } from './helpers'
 import { seed } from './search-seed'
@@ -186,6 +186,53 @@ describe('signed checkpoints and proofs', () => {
       headers: { authorization: `Bearer ${other}` },
     })
     expect(res.status).toBe(404)
+  })
+
+  it('a client holding an older checkpoint checks offline that a newer one extends it', async () => {
+    const tenant = uniqueTenant('extend')
+    const { key } = await mintKey(tenant, ['events:read'])
+    const events = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        toPendingEvent(
+          {
+            id: `x-${from + i}`,
+            occurred_at: '2026-02-01T00:00:00.000Z',
+            action: 'doc.updated',
+            actor: { type: 'user', id: 'u' },
+            target: { type: 'doc', id: `d${from + i}` },
+          },
+          tenant,
+          new Date().toISOString(),
+          { key_id: 'k', request_id: 'r' },
+        ),
+      )
+    const get = async (path: string) =>
+      (await (
+        await SELF.fetch(`${BASE}${path}`, { headers: { authorization: `Bearer ${key}` } })
+      ).json()) as never
+    await ingestTenantEvents(env, tenant, events(0, 20))
+    await tick()
+    await ingestTenantEvents(env, tenant, events(20, 15))
+    await tick()
+    const { data } = (await get('/v1/integrity/checkpoints')) as { data: SignedCheckpoint[] }
+    const newer = data.find((c) => c.seq === 35)
+    const older = data.find((c) => c.seq === 20)
+    expect(newer && older).toBeTruthy()
+    const keys = (await (await SELF.fetch(`${BASE}/.well-known/audit-log-keys`)).json()) as PublicKeyDocument
+    const answer = await get('/v1/integrity/consistency?from=20&to=35')
+    expect(await checkConsistency(answer, older, newer, keys)).toMatchObject({
+      ok: true,
+      tenant,
+      from: { seq: 20 },
+      to: { seq: 35 },
+    })
+    // The answer for other sizes does not vouch for these two checkpoints.
+    expect(
+      await checkConsistency(await get('/v1/integrity/consistency?from=19&to=35'), older, newer, keys),
+    ).toMatchObject({
+      ok: false,
+      problem: { kind: 'wrong_size' },
+    })
   })
 
   it('concurrent consumer invocations for one tenant keep one gap-free chain and a Merkle head that matches it', async () => {

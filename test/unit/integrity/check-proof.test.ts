@@ -5,10 +5,10 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { appendToChain, GENESIS_HASH } from '../../../core/integrity/chain'
 import { type PublicKeyDocument, signCheckpoint } from '../../../core/integrity/checkpoint'
-import { inclusionProof, merkleRoot } from '../../../core/integrity/merkle'
+import { consistencyProof, inclusionProof, merkleRoot } from '../../../core/integrity/merkle'
 import { loadKeyRing, publicKeyDocument } from '../../../core/integrity/signing-keys'
 import { toPendingEvent } from '../../../core/stored-event'
-import { checkProof } from '../../../verifier/check-proof'
+import { checkConsistency, checkProof } from '../../../verifier/check-proof'
 import { FIXTURE_KEYS } from '../../support/archive-fixture'
 
 const dirs: string[] = []
@@ -192,5 +192,149 @@ describe('offline proof check', () => {
     const noKeys = cli('--proof', join(dir, 'proof.json'))
     expect(noKeys.status).toBe(2)
     expect(noKeys.stderr).toMatch(/pass --keys/)
+  }, 20_000)
+})
+
+/** Signed checkpoints of a chain of `n` events (its events differ with `salt`) at each given size. */
+async function checkpointsOf(n: number, sizes: number[], salt = '', tenant = 'acme') {
+  const pending = Array.from({ length: n }, (_, i) =>
+    toPendingEvent(
+      {
+        id: `e${i + 1}`,
+        occurred_at: '2026-03-01T10:00:00.000Z',
+        action: 'doc.updated',
+        actor: { type: 'user', id: `u${i}${salt}` },
+        target: { type: 'doc', id: 'd1' },
+      },
+      tenant,
+      '2026-03-01T10:00:01.000Z',
+      { key_id: 'k', request_id: `r${i}` },
+    ),
+  )
+  const { stored, leaves } = await appendToChain({ seq: 0, hash: GENESIS_HASH }, pending)
+  const ring = await loadKeyRing(FIXTURE_KEYS, undefined)
+  const key = ring[0]!
+  const cps = await Promise.all(
+    sizes.map((size, i) =>
+      signCheckpoint(
+        {
+          tenant,
+          seq: size,
+          hash: stored[size - 1]!.hash,
+          root: merkleRoot(leaves.slice(0, size)),
+          time: `2026-03-01T10:0${i}:00.000Z`,
+          key_id: key.spec.id,
+        },
+        key.privateKey!,
+      ),
+    ),
+  )
+  const answer = (from: number, to: number) => ({
+    from_size: from,
+    to_size: to,
+    from_root: merkleRoot(leaves.slice(0, from)),
+    to_root: merkleRoot(leaves.slice(0, to)),
+    proof: consistencyProof(from, leaves, to),
+  })
+  return { cps, answer, keys: publicKeyDocument(ring) as PublicKeyDocument, key }
+}
+
+describe('offline consistency check', () => {
+  it('accepts a newer checkpoint that extends an older one, at any two sizes', async () => {
+    const { cps, answer, keys } = await checkpointsOf(21, [1, 5, 8, 13, 21])
+    for (const [i, j] of [
+      [0, 4],
+      [1, 3],
+      [2, 4],
+      [3, 4],
+      [2, 2],
+    ] as const) {
+      const from = cps[i]!
+      const to = cps[j]!
+      expect(
+        await checkConsistency(answer(from.seq, to.seq), from, to, keys),
+        `${from.seq} -> ${to.seq}`,
+      ).toMatchObject({
+        ok: true,
+        tenant: 'acme',
+        from: { seq: from.seq },
+        to: { seq: to.seq },
+      })
+    }
+  })
+
+  it('catches history changed between the two checkpoints, and answers that do not fit them', async () => {
+    const { cps, answer, keys, key } = await checkpointsOf(13, [5, 13])
+    const [older, newer] = cps as [(typeof cps)[0], (typeof cps)[0]]
+    // The same tenant's tree rebuilt from other events: signed, well formed, and not an extension.
+    const forked = await checkpointsOf(13, [5, 13], 'x')
+    const rewritten = forked.cps[1]!
+    expect(await checkConsistency(forked.answer(5, 13), older, rewritten, keys)).toMatchObject({
+      ok: false,
+      problem: { kind: 'wrong_root' },
+    })
+    expect(
+      await checkConsistency({ ...forked.answer(5, 13), from_root: older.root }, older, rewritten, keys),
+    ).toMatchObject({ ok: false, problem: { kind: 'inconsistent' } })
+    const flipped = answer(5, 13)
+    flipped.proof = flipped.proof.map((h, i) => (i === 0 ? flip(h) : h))
+    const { signature: _s, ...body } = newer
+    const cases: [string, unknown, unknown, unknown, string][] = [
+      ['a proof entry', flipped, older, newer, 'inconsistent'],
+      [
+        'a dropped proof entry',
+        { ...answer(5, 13), proof: answer(5, 13).proof.slice(1) },
+        older,
+        newer,
+        'inconsistent',
+      ],
+      ['the sizes', answer(4, 13), older, newer, 'wrong_size'],
+      ['the order', answer(5, 13), newer, older, 'wrong_size'],
+      ['the newer root', { ...answer(5, 13), to_root: flip(newer.root) }, older, newer, 'wrong_root'],
+      ['the newer signature', answer(5, 13), older, { ...newer, seq: 12 }, 'checkpoint_invalid'],
+      ['the answer', { proof: [] }, older, newer, 'malformed'],
+      [
+        'another tenant',
+        answer(5, 13),
+        older,
+        await signCheckpoint({ ...body, tenant: 'other' }, key.privateKey!),
+        'wrong_tenant',
+      ],
+      [
+        'two chains at one size',
+        answer(13, 13),
+        await signCheckpoint({ ...body, hash: flip(body.hash) }, key.privateKey!),
+        newer,
+        'inconsistent',
+      ],
+    ]
+    for (const [what, a, from, to, kind] of cases)
+      expect(await checkConsistency(a, from, to, keys), what).toMatchObject({ ok: false, problem: { kind } })
+  })
+
+  it('CLI: exits 0 when the newer checkpoint extends the older, 1 naming the problem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'consistency-'))
+    dirs.push(dir)
+    const { cps, answer, keys } = await checkpointsOf(13, [5, 13])
+    const write = (name: string, v: unknown) => {
+      writeFileSync(join(dir, name), JSON.stringify(v))
+      return join(dir, name)
+    }
+    const k = write('keys.json', keys)
+    const older = write('older.json', cps[0])
+    const newer = write('newer.json', cps[1])
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'verifier/cli.ts', ...args], { encoding: 'utf8' })
+    const check = (answerFile: string, from: string, to: string) =>
+      cli('--consistency', answerFile, '--from', from, '--to', to, '--keys', k)
+    const ok = check(write('a.json', answer(5, 13)), older, newer)
+    expect(ok.status).toBe(0)
+    expect(ok.stdout).toMatch(/ok {2}acme: the checkpoint of .* \(seq 13\) extends the one of .* \(seq 5\)/)
+    const bad = check(write('b.json', answer(5, 13)), newer, older)
+    expect(bad.status).toBe(1)
+    expect(bad.stderr).toMatch(/NOT PROVEN: wrong_size/)
+    const missing = cli('--consistency', write('c.json', answer(5, 13)), '--from', older, '--keys', k)
+    expect(missing.status).toBe(2)
+    expect(missing.stderr).toMatch(/--to needs the file holding the newer checkpoint/)
   }, 20_000)
 })
