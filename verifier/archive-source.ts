@@ -67,8 +67,8 @@ export function s3Source(o: S3SourceOptions): ArchiveSource {
     base: `${o.endpoint.replace(/\/$/, '')}/${o.bucket}`,
     prefix: o.prefix ?? '',
   }
-  const get = async (key: string) => {
-    const res = await getS3(m, key)
+  const get = async (key: string, headers?: Record<string, string>) => {
+    const res = await getS3(m, key, headers)
     if (!res?.body) throw new Error(`no object ${key}`)
     return res
   }
@@ -79,13 +79,48 @@ export function s3Source(o: S3SourceOptions): ArchiveSource {
     read: async (key) => Buffer.from(await (await get(key)).arrayBuffer()),
     open: async (key) => {
       const res = await get(key)
-      return {
-        stream: Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>),
-        // fetch decodes a Content-Encoding it knows, as a browser would.
-        decoded: /\bgzip\b/i.test(res.headers.get('content-encoding') ?? ''),
-      }
+      // fetch decodes a Content-Encoding it knows, as a browser would.
+      const decoded = /\bgzip\b/i.test(res.headers.get('content-encoding') ?? '')
+      const etag = res.headers.get('etag')
+      // Byte offsets of a decoded body are not the object's, so only a raw body can resume.
+      const stream =
+        decoded || !etag
+          ? Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>)
+          : resumable(res, (from) => get(key, { range: `bytes=${from}-`, 'if-match': etag }))
+      return { stream, decoded }
     },
   }
+}
+
+/** How many times one object's body is fetched again after its connection dropped. */
+export const RESUMES = 3
+
+/**
+ * An object's body as one stream that survives dropped connections: the rest is fetched again
+ * from the byte it stopped at, pinned to the object's ETag (a changed object fails the request
+ * instead of splicing two versions), up to RESUMES times. A large archive read in place is not
+ * lost to one reset.
+ */
+function resumable(first: Response, rest: (from: number) => Promise<Response>): Readable {
+  async function* bytes(): AsyncGenerator<Uint8Array> {
+    let res = first
+    let offset = 0
+    for (let resumes = 0; ; resumes++) {
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          offset += chunk.byteLength
+          yield chunk
+        }
+        return
+      } catch (err) {
+        if (resumes >= RESUMES) throw err
+        res = await rest(offset)
+        if (res.status !== 206)
+          throw new Error(`resuming at byte ${offset}: expected 206 Partial Content, got ${res.status}`)
+      }
+    }
+  }
+  return Readable.from(bytes(), { objectMode: false })
 }
 
 /**

@@ -91,8 +91,12 @@ export async function listS3(
 }
 
 /** GETs an object; null when it does not exist. */
-export async function getS3(m: S3Mirror, key: string): Promise<Response | null> {
-  const res = await m.client.fetch(objectUrl(m, key))
+export async function getS3(
+  m: S3Mirror,
+  key: string,
+  headers?: Record<string, string>,
+): Promise<Response | null> {
+  const res = await m.client.fetch(objectUrl(m, key), headers ? { headers } : undefined)
   if (res.status === 404) return null
   if (!res.ok) throw new Error(`S3 get ${key} failed: ${res.status} ${await res.text()}`)
   return res

@@ -2,6 +2,8 @@
 // loopback: the same verdicts as on a directory copy.
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer, request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { gunzipSync, gzipSync } from 'node:zlib'
@@ -9,7 +11,7 @@ import { AwsClient } from 'aws4fetch'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { putS3, type S3Mirror } from '../../../core/archive/s3-mirror'
 import type { PublicKeyDocument } from '../../../core/integrity/checkpoint'
-import { s3Source, sourceFor } from '../../../verifier/archive-source'
+import { RESUMES, s3Source, sourceFor } from '../../../verifier/archive-source'
 import { verifyArchive } from '../../../verifier/verify-archive'
 import { writeArchive } from '../../support/archive-fixture'
 import { LOCAL_S3_CREDENTIALS, startLocalS3 } from '../../support/local-s3'
@@ -158,5 +160,82 @@ describe('offline verifier over S3', () => {
     })
     expect((await verifyArchive(r2, keys)).ok).toBe(true)
     expect(() => sourceFor('r2://b/p', {})).toThrow(/R2_ACCOUNT_ID/)
+  })
+})
+
+describe('offline verifier over S3, dropped connections', () => {
+  /**
+   * A proxy on loopback in front of the S3 server that cuts the connection halfway through the
+   * body of an event object's GET, `drops` times per object; ranged GETs pass (`dropRanged`: cut
+   * them too). Headers are passed as they are, so signatures still hold.
+   */
+  async function droppingProxy(drops: number, dropRanged = false) {
+    const upstream = new URL(s3.endpoint)
+    const dropped = new Map<string, number>()
+    const ranged: string[] = []
+    const server = createServer((req, res) => {
+      const path = req.url ?? '/'
+      if (req.headers.range) ranged.push(`${path} ${req.headers.range} ${req.headers['if-match']}`)
+      const up = httpRequest(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path, headers: req.headers },
+        (upRes) => {
+          const cut =
+            req.method === 'GET' &&
+            path.includes('.ndjson.gz') &&
+            (dropRanged || !req.headers.range) &&
+            (dropped.get(path) ?? 0) < drops
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers)
+          if (!cut) return void upRes.pipe(res)
+          dropped.set(path, (dropped.get(path) ?? 0) + 1)
+          const body: Buffer[] = []
+          upRes.on('data', (c: Buffer) => body.push(c))
+          upRes.on('end', () => {
+            const all = Buffer.concat(body)
+            res.write(all.subarray(0, Math.floor(all.length / 2)))
+            setTimeout(() => res.socket?.destroy(), 5)
+          })
+        },
+      )
+      req.pipe(up)
+    })
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok))
+    const port = (server.address() as AddressInfo).port
+    return {
+      source: (prefix: string) =>
+        s3Source({
+          endpoint: `http://127.0.0.1:${port}`,
+          bucket: s3.bucket,
+          prefix,
+          region: 'us-east-1',
+          ...LOCAL_S3_CREDENTIALS,
+        }),
+      dropped,
+      ranged,
+      close: () => new Promise<void>((ok) => server.close(() => ok())),
+    }
+  }
+
+  it('resumes an object from the byte it stopped at, pinned to its ETag', async () => {
+    const proxy = await droppingProxy(1)
+    try {
+      const r = await verifyArchive(proxy.source('sound/'), keys)
+      expect(r).toEqual(await verifyArchive(root, keys))
+      expect(proxy.dropped.size).toBeGreaterThan(0)
+      expect(proxy.ranged.length).toBe(proxy.dropped.size)
+      for (const line of proxy.ranged) expect(line).toMatch(/ bytes=\d+- "?[0-9a-f]{32}"?$/)
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('names the object as unreadable once its connection keeps dropping', async () => {
+    const proxy = await droppingProxy(1 + RESUMES, true)
+    try {
+      const r = await verifyArchive(proxy.source('sound/'), keys)
+      expect(r.break).toMatchObject({ kind: 'unreadable_file', tenant: 'acme' })
+      expect(r.break?.file).toMatch(/^events\/tenant=acme\//)
+    } finally {
+      await proxy.close()
+    }
   })
 })
