@@ -83,10 +83,10 @@ export function s3Source(o: S3SourceOptions): ArchiveSource {
       const decoded = /\bgzip\b/i.test(res.headers.get('content-encoding') ?? '')
       const etag = res.headers.get('etag')
       // Byte offsets of a decoded body are not the object's, so only a raw body can resume.
-      const stream =
-        decoded || !etag
-          ? Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>)
-          : resumable(res, (from) => get(key, { range: `bytes=${from}-`, 'if-match': etag }))
+      const stream = bodyStream(
+        res,
+        decoded || !etag ? undefined : (from) => get(key, { range: `bytes=${from}-`, 'if-match': etag }),
+      )
       return { stream, decoded }
     },
   }
@@ -96,28 +96,32 @@ export function s3Source(o: S3SourceOptions): ArchiveSource {
 export const RESUMES = 3
 
 /**
- * An object's body as one stream that survives dropped connections: the rest is fetched again
- * from the byte it stopped at, pinned to the object's ETag (a changed object fails the request
- * instead of splicing two versions), up to RESUMES times. A large archive read in place is not
- * lost to one reset.
+ * An object's body as a Node stream that survives dropped connections: with `rest`, the rest is
+ * fetched again from the byte it stopped at, pinned to the object's ETag (a changed object fails
+ * the request instead of splicing two versions), up to RESUMES times, so a large archive read in
+ * place is not lost to one reset. Each body is read through its own reader, cancelled when left.
  */
-function resumable(first: Response, rest: (from: number) => Promise<Response>): Readable {
+function bodyStream(first: Response, rest?: (from: number) => Promise<Response>): Readable {
   async function* bytes(): AsyncGenerator<Uint8Array> {
     let res = first
     let offset = 0
     for (let resumes = 0; ; resumes++) {
+      const reader = (res.body as unknown as WebReadableStream<Uint8Array>).getReader()
       try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          offset += chunk.byteLength
-          yield chunk
+        for (;;) {
+          const { done, value } = await reader.read()
+          if (done) return
+          offset += value.byteLength
+          yield value
         }
-        return
       } catch (err) {
-        if (resumes >= RESUMES) throw err
-        res = await rest(offset)
-        if (res.status !== 206)
-          throw new Error(`resuming at byte ${offset}: expected 206 Partial Content, got ${res.status}`)
+        if (!rest || resumes >= RESUMES) throw err
+      } finally {
+        reader.cancel().catch(() => {})
       }
+      res = await rest(offset)
+      if (res.status !== 206)
+        throw new Error(`resuming at byte ${offset}: expected 206 Partial Content, got ${res.status}`)
     }
   }
   return Readable.from(bytes(), { objectMode: false })

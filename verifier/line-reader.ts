@@ -32,6 +32,10 @@ export class LineReader {
         o.stream.on('error', (err) => gunzip.destroy(err))
         bytes = o.stream.pipe(gunzip)
       }
+      // While the file is read, an error reaches fill() through the iterator. Once the reader is
+      // closed nothing listens: a connection that drops after that (a file read ahead, then left
+      // at a break) must not be an uncaught error.
+      bytes.on('error', () => {})
       this.chunks = bytes[Symbol.asyncIterator]()
     }
     return this.chunks
