@@ -15,14 +15,13 @@ import { z } from 'zod'
 import { hashedContent, leafHashSync, linkHashSync } from '../core/integrity/chain'
 import {
   checkCheckpoint,
+  hex64,
   type PublicKeyDocument,
   type SignedCheckpoint,
   signedCheckpointSchema,
 } from '../core/integrity/checkpoint'
 import { verifyConsistency, verifyInclusion } from '../core/integrity/merkle'
 import { type StoredEvent, storedEventSchema } from '../core/stored-event'
-
-const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits')
 
 export const proofDocumentSchema = z.object({
   record: z.record(z.string(), z.unknown()),

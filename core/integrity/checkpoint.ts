@@ -9,7 +9,7 @@
 import { z } from 'zod'
 import { canonicalBytes } from './chain'
 
-const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits')
+export const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits')
 const isoTime = z.iso.datetime({ offset: false, precision: 3 })
 
 export const checkpointBodySchema = z
