@@ -4,14 +4,23 @@
 // smaller than n. The frontier (roots of the perfect subtrees, largest first) is enough to
 // append a leaf and to compute the root, so the consumer keeps only O(log n) hashes per tenant.
 // Sizes and indexes are plain numbers: safe up to 2^53, so no bitwise operators (32-bit) here.
-import { createHash } from 'node:crypto'
-import { binaryOfHex, hexOfBinary, putBinary, sha256Binary } from './sha256'
+import { binaryOfHex, hexOfBinary, isHexHash, putBinary, sha256Binary } from './sha256'
 
-const EMPTY_ROOT = createHash('sha256').digest('hex')
-const NODE_PREFIX = new Uint8Array([1])
+const EMPTY_ROOT = hexOfBinary(sha256Binary(new Uint8Array(0)))
 
+/** 0x01 || left || right: the one preimage every interior node is hashed from. */
+const NODE = Buffer.alloc(65, 1)
+
+/** An interior node of two hashes given as binary strings (core/integrity/sha256.ts). */
+function nodeOf(left: string, right: string): string {
+  putBinary(NODE, left, 1)
+  putBinary(NODE, right, 33)
+  return sha256Binary(NODE)
+}
+
+/** An interior node of two hex hashes. */
 export function nodeHash(left: string, right: string): string {
-  return createHash('sha256').update(NODE_PREFIX).update(left, 'hex').update(right, 'hex').digest('hex')
+  return hexOfBinary(nodeOf(binaryOfHex(left), binaryOfHex(right)))
 }
 
 export function largestPowerOfTwoBelow(n: number): number {
@@ -122,6 +131,7 @@ export function verifyInclusion(
   root: string,
 ): boolean {
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return false
+  if (!isHexHash(leaf) || !isHexHash(root) || !proof.every(isHexHash)) return false
   let fn = index
   let sn = size - 1
   let r = leaf
@@ -153,6 +163,7 @@ export function verifyConsistency(
   root2: string,
 ): boolean {
   if (!Number.isSafeInteger(size1) || !Number.isSafeInteger(size2) || size1 < 0 || size1 > size2) return false
+  if (!isHexHash(root1) || !isHexHash(root2) || !proof.every(isHexHash)) return false
   if (size1 === size2) return proof.length === 0 && root1 === root2
   if (size1 === 0) return proof.length === 0
   if (proof.length === 0) return false
@@ -191,15 +202,13 @@ export type OnNode = (start: number, size: number, hash: string) => void
 
 /**
  * The frontier, as the one running accumulator the consumer and the verifier append to: hashes
- * kept as binary strings and combined in one preallocated node preimage, so a reader appending
+ * kept as binary strings and combined in the one preallocated node preimage, so a reader appending
  * millions of leaves makes no buffer or hex per leaf; `frontier()` gives the stored (hex) form.
  */
 export class MerkleAccumulator {
   private readonly hashes: string[] = []
   private readonly sizes: number[] = []
   private total = 0
-  /** 0x01 || left || right. */
-  private readonly node = Buffer.alloc(65, 1)
 
   constructor(frontier: Frontier = []) {
     for (const f of frontier) {
@@ -207,12 +216,6 @@ export class MerkleAccumulator {
       this.sizes.push(f.size)
       this.total += f.size
     }
-  }
-
-  private combine(left: string, right: string): string {
-    putBinary(this.node, left, 1)
-    putBinary(this.node, right, 33)
-    return sha256Binary(this.node)
   }
 
   /** Appends a leaf hash (32 bytes). */
@@ -227,7 +230,7 @@ export class MerkleAccumulator {
     let h = leaf
     let size = 1
     while (this.sizes.length > 0 && this.sizes[this.sizes.length - 1] === size) {
-      h = this.combine(this.hashes.pop()!, h)
+      h = nodeOf(this.hashes.pop()!, h)
       size += this.sizes.pop()!
       onNode?.(this.total - size, size, hexOfBinary(h))
     }
@@ -239,7 +242,7 @@ export class MerkleAccumulator {
     const n = this.hashes.length
     if (n === 0) return EMPTY_ROOT
     let h = this.hashes[n - 1]!
-    for (let i = n - 2; i >= 0; i--) h = this.combine(this.hashes[i]!, h)
+    for (let i = n - 2; i >= 0; i--) h = nodeOf(this.hashes[i]!, h)
     return hexOfBinary(h)
   }
 

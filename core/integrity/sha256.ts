@@ -17,9 +17,14 @@ export function putBinary(b: Uint8Array, hash: string, at: number): void {
   for (let i = 0; i < 32; i++) b[at + i] = hash.charCodeAt(i)
 }
 
+/** Is this a 64-character hex hash (either case)? */
+export function isHexHash(hex: string): boolean {
+  return typeof hex === 'string' && /^[0-9a-f]{64}$/i.test(hex)
+}
+
 /** The binary string of a 64-character hex hash. */
 export function binaryOfHex(hex: string): string {
-  if (!/^[0-9a-f]{64}$/i.test(hex)) throw new RangeError('a hash is 64 hex characters')
+  if (!isHexHash(hex)) throw new RangeError('a hash is 64 hex characters')
   return Buffer.from(hex, 'hex').toString('latin1')
 }
 

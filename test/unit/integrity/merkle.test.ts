@@ -10,6 +10,7 @@ import {
   inclusionProof,
   MerkleAccumulator,
   merkleRoot,
+  nodeHash,
   verifyConsistency,
   verifyInclusion,
 } from '../../../core/integrity/merkle'
@@ -55,6 +56,17 @@ describe('RFC 6962 reference vectors', () => {
     }
     expect(() => new MerkleAccumulator([{ size: 1, hash: 'zz' }])).toThrow(RangeError)
     expect(() => acc.append(new Uint8Array(31))).toThrow(RangeError)
+  })
+
+  it('refuses proofs and roots that are not hex hashes instead of hashing them', () => {
+    const proof = inclusionProof(3, refLeaves, 8)
+    expect(verifyInclusion(refLeaves[3]!, 3, 8, proof, refRoot(8))).toBe(true)
+    expect(verifyInclusion(refLeaves[3]!, 3, 8, [...proof.slice(0, -1), 'zz'], refRoot(8))).toBe(false)
+    expect(verifyInclusion(refLeaves[3]!, 3, 8, proof, `${refRoot(8)}0`)).toBe(false)
+    const c = consistencyProof(3, refLeaves, 8)
+    expect(verifyConsistency(3, 8, c, refRoot(3), refRoot(8))).toBe(true)
+    expect(verifyConsistency(3, 8, [...c.slice(1), 'not hex'], refRoot(3), refRoot(8))).toBe(false)
+    expect(() => nodeHash('ab', refRoot(1))).toThrow(RangeError)
   })
 
   for (const v of vectors.roots) {
