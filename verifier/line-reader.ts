@@ -1,6 +1,6 @@
 // Lines of a gzip file as bytes, read in chunks: only the current chunk (and a line that spans
-// two chunks, the only line copied) is held in memory, with up to four more decompressed ahead on a libuv thread
-// while the caller hashes. Lines are views into the chunk, not copies.
+// two chunks, the only line copied) is held in memory, with up to four more decompressed ahead on
+// a libuv thread while the caller hashes. Lines are views into the chunk, not copies.
 import { createGunzip, type ZlibOptions } from 'node:zlib'
 import type { OpenedObject } from './archive-source'
 

@@ -6,52 +6,50 @@ import { hashedContent, leafHashSync, linkHashSync } from '../core/integrity/cha
 import type { MerkleAccumulator } from '../core/integrity/merkle'
 import { utcDate } from '../core/partition'
 import { type Break, ChainBreak } from './breaks'
-import { advanceSync, type Current, type Cursor, parseLine } from './cursor'
+import { advanceSync, type Cursor, parseLine } from './cursor'
 import { acceptChainedLine, type ChainState } from './fast-line'
 
-/**
- * Checks the cursor's line the slow way as the next link (parsed, schema-checked, re-hashed),
- * naming the break if it is not; on success the chain and the tree move past it.
- */
-export function checkParsedLine(
-  c: Cursor,
-  cur: Current,
-  tenant: string,
-  expectedSeq: number,
-  chain: ChainState,
-  tree: MerkleAccumulator,
-): void {
-  const prevHash = chain.prevHash
-  const e = cur.event ?? parseLine(c, tenant, cur.bytes)
-  const at = { tenant, file: c.file.rel, line: cur.line, seq: e.seq }
-  const fail = (kind: Break['kind'], expected: string | number, found: string | number, message: string) =>
-    new ChainBreak({ ...at, kind, expected, found, message })
-  if (e.tenant !== tenant) throw fail('wrong_tenant', tenant, e.tenant, 'event of another tenant')
-  if (utcDate(e.occurred_at) !== c.file.dt)
-    throw fail('wrong_partition', utcDate(e.occurred_at), c.file.dt, 'event in the wrong dt partition')
-  if (e.seq < c.file.first || e.seq > c.file.last)
-    throw fail('outside_file_range', `${c.file.first}-${c.file.last}`, e.seq, 'seq outside its file name')
-  if (e.seq !== expectedSeq) throw fail('seq_mismatch', expectedSeq, e.seq, `expected seq ${expectedSeq}`)
-  if (e.prev_hash !== prevHash)
-    throw fail('prev_hash_mismatch', prevHash, e.prev_hash, 'prev_hash does not link to the previous event')
-  const leaf = leafHashSync(hashedContent(e))
-  const hash = linkHashSync(prevHash, leaf)
-  if (hash !== e.hash) throw fail('hash_mismatch', hash, e.hash, 'event content does not match its hash')
-  tree.append(Buffer.from(leaf, 'hex'))
-  chain.prevHash = hash
-}
-
-/** The running state of the byte path (takeRun). */
+/** The running state of a tenant's chain as the verifier takes its lines. */
 export type Run = {
+  tenant: string
   /** The seq the chain expects next. */
   expected: number
-  /** The run ends once the chain reaches this seq (a checkpoint to settle, a file to open). */
+  /** A run on the byte path ends once the chain reaches this seq (a checkpoint to settle, a file to open). */
   stop: number
   /** The newest checkpoint's seq: lines past it are left to the slow path. */
   attested: number
   chain: ChainState
   tree: MerkleAccumulator
+  /** The tenant's tail of a chained line (tenantSuffix). */
   suffix: Buffer
+}
+
+/**
+ * Takes the cursor's line the slow way as the next link (parsed, schema-checked, re-hashed),
+ * or throws the break it is; on success the chain and the tree move past it.
+ */
+export function checkParsedLine(c: Cursor, run: Run): void {
+  const { tenant, chain, expected } = run
+  const cur = c.current!
+  const prevHash = chain.prevHash
+  const e = cur.event ?? parseLine(c, tenant, cur.bytes)
+  const at = { tenant, file: c.file.rel, line: cur.line, seq: e.seq }
+  const fail = (kind: Break['kind'], want: string | number, found: string | number, message: string) =>
+    new ChainBreak({ ...at, kind, expected: want, found, message })
+  if (e.tenant !== tenant) throw fail('wrong_tenant', tenant, e.tenant, 'event of another tenant')
+  if (utcDate(e.occurred_at) !== c.file.dt)
+    throw fail('wrong_partition', utcDate(e.occurred_at), c.file.dt, 'event in the wrong dt partition')
+  if (e.seq < c.file.first || e.seq > c.file.last)
+    throw fail('outside_file_range', `${c.file.first}-${c.file.last}`, e.seq, 'seq outside its file name')
+  if (e.seq !== expected) throw fail('seq_mismatch', expected, e.seq, `expected seq ${expected}`)
+  if (e.prev_hash !== prevHash)
+    throw fail('prev_hash_mismatch', prevHash, e.prev_hash, 'prev_hash does not link to the previous event')
+  const leaf = leafHashSync(hashedContent(e))
+  const hash = linkHashSync(prevHash, leaf)
+  if (hash !== e.hash) throw fail('hash_mismatch', hash, e.hash, 'event content does not match its hash')
+  run.tree.append(Buffer.from(leaf, 'hex'))
+  chain.prevHash = hash
+  run.expected++
 }
 
 /**
@@ -82,9 +80,9 @@ export function takeOnBytes(c: Cursor, run: Run): boolean {
  * 'taken' when it stopped just after taking a line, the cursor still on it: more must be
  * decompressed, or the chain reached `run.stop`.
  */
-export function takeRun(c: Cursor, run: Run, tenant: string): 'left' | 'taken' {
+export function takeRun(c: Cursor, run: Run): 'left' | 'taken' {
   while (takeOnBytes(c, run)) {
-    if (run.expected >= run.stop || !advanceSync(c, tenant, run.suffix)) return 'taken'
+    if (run.expected >= run.stop || !advanceSync(c, run.tenant, run.suffix)) return 'taken'
   }
   return 'left'
 }

@@ -118,7 +118,7 @@ async function verifyTenant(
     active.push(c)
     await advance(c, tenant, suffix)
   }
-  const run: Run = { expected: 1, stop: 0, attested, chain, tree, suffix }
+  const run: Run = { tenant, expected: 1, stop: 0, attested, chain, tree, suffix }
   const active: Cursor[] = []
   const closing = new Set<Promise<void>>()
   let nextFile = 0
@@ -145,9 +145,9 @@ async function verifyTenant(
           nextFile < files.length ? files[nextFile]!.first : Number.POSITIVE_INFINITY,
           nextCp < cps.length ? cps[nextCp]!.seq + 1 : Number.POSITIVE_INFINITY,
         )
-        state = takeRun(c, run, tenant)
-        if (state === 'left' && c.current) checkParsedLine(c, c.current, tenant, run.expected++, chain, tree)
-      } else if (!takeOnBytes(c, run)) checkParsedLine(c, c.current!, tenant, run.expected++, chain, tree)
+        state = takeRun(c, run)
+      } else if (takeOnBytes(c, run)) state = 'taken'
+      if (state === 'left' && c.current) checkParsedLine(c, run)
       if (run.expected > before) lastFile = c.file.rel
       if (state === 'taken' || c.current) {
         if (nextCp < cps.length && cps[nextCp]!.seq < run.expected)
