@@ -32,11 +32,19 @@ export const forbidden = (message: string) => new DomainError('forbidden', messa
 export const unauthorized = (message: string) => new DomainError('unauthorized', message)
 export const conflict = (message: string) => new DomainError('conflict', message)
 
+type Issue = { path: readonly PropertyKey[]; message: string }
+
+/** The first `limit` zod issues as one line, `keys.0.id: message; ...`, for messages outside HTTP. */
+export function issuesText(issues: readonly Issue[], limit = issues.length): string {
+  const text = issues
+    .slice(0, limit)
+    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+    .join('; ')
+  return text || 'invalid'
+}
+
 /** Turns zod issues into field errors, with a prefix such as `events[3]`. */
-export function fieldErrors(
-  issues: readonly { path: readonly PropertyKey[]; message: string }[],
-  prefix = '',
-): FieldError[] {
+export function fieldErrors(issues: readonly Issue[], prefix = ''): FieldError[] {
   return issues.map((i) => {
     let path = prefix
     for (const p of i.path) path += typeof p === 'number' ? `[${p}]` : path ? `.${String(p)}` : String(p)

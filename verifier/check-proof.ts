@@ -12,6 +12,7 @@
 // sizes and roots theirs, and the RFC 9162 2.1.4.2 proof showing the older tree is a prefix of
 // the newer (no event before the older checkpoint was changed, dropped or reordered since).
 import { z } from 'zod'
+import { issuesText } from '../core/errors'
 import { hashedContent, leafHashSync, linkHashSync } from '../core/integrity/chain'
 import {
   checkCheckpoint,
@@ -70,11 +71,6 @@ export type ProofResult =
     }
   | { ok: false; problem: ProofProblem }
 
-const issue = (e: z.ZodError) => {
-  const i = e.issues[0]
-  return i ? `${i.path.join('.') || '(root)'}: ${i.message}` : 'invalid'
-}
-
 const fail = (
   kind: ProofProblemKind,
   message: string,
@@ -93,12 +89,14 @@ const fail = (
 /** Checks a proof document (GET /v1/events/:id/proof) against the published keys. */
 export async function checkProof(doc: unknown, keys: PublicKeyDocument): Promise<ProofResult> {
   const parsed = proofDocumentSchema.safeParse(doc)
-  if (!parsed.success) return fail('malformed', `not a proof document: ${issue(parsed.error)}`)
+  if (!parsed.success) return fail('malformed', `not a proof document: ${issuesText(parsed.error.issues, 1)}`)
   const { inclusion_proof: proof, event } = parsed.data
   const record = storedEventSchema.safeParse(parsed.data.record)
-  if (!record.success) return fail('malformed', `record is not a stored event: ${issue(record.error)}`)
+  if (!record.success)
+    return fail('malformed', `record is not a stored event: ${issuesText(record.error.issues, 1)}`)
   const checkpoint = signedCheckpointSchema.safeParse(parsed.data.checkpoint)
-  if (!checkpoint.success) return fail('malformed', `checkpoint is not one: ${issue(checkpoint.error)}`)
+  if (!checkpoint.success)
+    return fail('malformed', `checkpoint is not one: ${issuesText(checkpoint.error.issues, 1)}`)
   // The hashes cover the record as it was sent, not the schema's normalised copy.
   const r = parsed.data.record as StoredEvent
   const cp = checkpoint.data
@@ -162,7 +160,7 @@ export async function checkConsistency(
   keys: PublicKeyDocument,
 ): Promise<ConsistencyResult> {
   const a = consistencyAnswerSchema.safeParse(answer)
-  if (!a.success) return fail('malformed', `not a consistency answer: ${issue(a.error)}`)
+  if (!a.success) return fail('malformed', `not a consistency answer: ${issuesText(a.error.issues, 1)}`)
   const checkpoints = []
   for (const [name, cp] of [
     ['older', older],

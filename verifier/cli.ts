@@ -13,6 +13,7 @@
 // answer.json one of GET /v1/integrity/consistency?from=&to= between two checkpoints you saved.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { issuesText } from '../core/errors'
 import { publicKeyDocumentSchema } from '../core/integrity/checkpoint'
 import { type ArchiveSource, sourceFor } from './archive-source'
 import { checkConsistency, checkProof, type ProofProblem } from './check-proof'
@@ -53,8 +54,7 @@ function loadKeys(path: string) {
     readJson(path, 'the document from GET /.well-known/audit-log-keys'),
   )
   if (!parsed.success) {
-    const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
-    console.error(`${path} is not a key document: ${why}`)
+    console.error(`${path} is not a key document: ${issuesText(parsed.error.issues)}`)
     process.exit(2)
   }
   if (parsed.data.development)

@@ -1,6 +1,7 @@
 // A cursor over one archive file: its lines in order, each read from its bytes when it is in the
 // consumer's chained layout (verifier/fast-line.ts) or else parsed and schema-checked at once,
 // so the k-way merge knows every line's seq. A line that is not a stored event is a break here.
+import { issuesText } from '../core/errors'
 import { type StoredEvent, storedEventSchema } from '../core/stored-event'
 import type { EventFile } from './archive-layout'
 import { ChainBreak } from './breaks'
@@ -43,10 +44,7 @@ export function parseLine(c: Cursor, tenant: string, bytes: Buffer): StoredEvent
     throw malformed(c, tenant, 'not JSON')
   }
   const parsed = storedEventSchema.safeParse(raw)
-  if (!parsed.success) {
-    const i = parsed.error.issues[0]
-    throw malformed(c, tenant, i ? `${i.path.join('.') || '(root)'}: ${i.message}` : 'invalid')
-  }
+  if (!parsed.success) throw malformed(c, tenant, issuesText(parsed.error.issues, 1))
   // The schema types occurred_at as text; the partition check needs a real instant.
   if (Number.isNaN(Date.parse(parsed.data.occurred_at)))
     throw malformed(c, tenant, 'occurred_at: not a timestamp')

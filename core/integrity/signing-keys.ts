@@ -6,6 +6,7 @@
 // ADMIN_TOKEN, so a local system signs out of the box; it is marked as such.
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
+import { issuesText } from '../errors'
 import { b64url, fromB64url, type PublicKeyDocument, type PublicKeyEntry } from './checkpoint'
 
 // Any RFC 3339 time is accepted and stored as UTC with milliseconds, the form checkpoints use,
@@ -93,8 +94,7 @@ export function parseSigningKeys(text: string): KeySpec[] {
   }
   const r = signingKeysSchema.safeParse(json)
   if (!r.success) {
-    const why = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')
-    throw new Error(`SIGNING_KEYS is invalid: ${why}`)
+    throw new Error(`SIGNING_KEYS is invalid: ${issuesText(r.error.issues)}`)
   }
   return r.data
 }
