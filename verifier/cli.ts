@@ -77,10 +77,19 @@ function fileOf(flag: string, what: string): string {
   return path
 }
 
-if (consistencyArg !== undefined) {
-  if (dir || proofArg !== undefined) usage('pass one of an archive, --proof or --consistency')
+/**
+ * The keys for checking a saved answer (--proof or --consistency): only from --keys, since the
+ * service's answer cannot vouch for its own keys; one check per run.
+ */
+function answerKeys() {
+  if (dir || (proofArg !== undefined && consistencyArg !== undefined))
+    usage('pass one of an archive, --proof or --consistency')
   if (!keysArg) usage('pass --keys with the document from GET /.well-known/audit-log-keys')
-  const keys = loadKeys(keysArg)
+  return loadKeys(keysArg)
+}
+
+if (consistencyArg !== undefined) {
+  const keys = answerKeys()
   const answer = 'the answer of GET /v1/integrity/consistency'
   const result = await checkConsistency(
     readJson(fileOf('--consistency', answer), answer),
@@ -96,9 +105,7 @@ if (consistencyArg !== undefined) {
 }
 
 if (proofArg !== undefined) {
-  if (dir) usage('pass one of an archive, --proof or --consistency')
-  if (!keysArg) usage('pass --keys with the document from GET /.well-known/audit-log-keys')
-  const keys = loadKeys(keysArg)
+  const keys = answerKeys()
   const what = 'the answer of GET /v1/events/:id/proof'
   const result = await checkProof(readJson(fileOf('--proof', what), what), keys)
   if (!result.ok) notProven(result.problem)
