@@ -1,5 +1,5 @@
 // The Athena table over the S3 mirror: Hive JSON SerDe, one column per stored-event field
-// (core/stored-event.ts), partition projection with `tenant` injected (every query must name a
+// (core/ingest/stored-event.ts), partition projection with `tenant` injected (every query must name a
 // tenant) and `dt` a date range, so Athena never lists partitions and prunes to the days asked.
 export type DdlOptions = {
   bucket: string

@@ -5,7 +5,7 @@
 // merged part, both can be listed for a moment (docs/archive.md, "Compaction"), and a copy of
 // an event is the same line, so keeping the first is exact.
 import { z } from 'zod'
-import { searchFilterShape } from '../core/search-filters'
+import { searchFilterShape } from '../core/search/filters'
 
 const f = searchFilterShape
 /** The search API's filters (validated exactly as the API validates them), plus a date range. */

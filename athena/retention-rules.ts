@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { MANIFEST_PREFIX } from '../core/archive/compaction'
-import { ARCHIVE_PREFIX, CHECKPOINT_PREFIX } from '../core/partition'
+import { ARCHIVE_PREFIX, CHECKPOINT_PREFIX } from '../core/archive/layout'
 
 export const retentionConfigSchema = z
   .object({

@@ -1,7 +1,7 @@
 // bench:formats — what decoding a foreign format costs on the ingest path, next to validating
 // the same number of native event v1 objects (the work every request does anyway).
-import { FORMATS, type FormatName } from '../core/formats'
-import { validateEvents } from '../core/validate-events'
+import { FORMATS, type FormatName } from '../core/ingest/formats'
+import { validateEvents } from '../core/ingest/validate-events'
 import cloudevents from '../test/vectors/formats/cloudevents.json'
 import eventbridge from '../test/vectors/formats/eventbridge.json'
 import record from '../test/vectors/formats/record.json'

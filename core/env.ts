@@ -18,8 +18,6 @@ export interface Env {
   S3_ACCESS_KEY_ID?: string
   S3_SECRET_ACCESS_KEY?: string
   S3_PREFIX?: string
-  /** "true" mounts the benchmark routes (bench/ only). */
-  BENCH_ROUTES?: string
 }
 
 const settingsSchema = z.object({

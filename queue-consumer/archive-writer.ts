@@ -1,12 +1,13 @@
 // Writes archive objects: gzip NDJSON, one stored event per line, in chain order. Object keys
-// are deterministic (core/partition.ts), so a retried write replaces the object with the same
+// are deterministic (core/archive/layout.ts), so a retried write replaces the object with the same
 // bytes and never adds a second copy.
+
+import { archiveObjectKey, utcDate } from '../core/archive/layout'
 import { gzipLines } from '../core/archive/r2'
 import type { Db } from '../core/db/client'
 import { markSegmentWritten, pendingSegments, type SegmentRow, segmentBodies } from '../core/db/events'
+import type { StoredEvent } from '../core/ingest/stored-event'
 import type { Chained } from '../core/integrity/chain'
-import { archiveObjectKey, utcDate } from '../core/partition'
-import type { StoredEvent } from '../core/stored-event'
 
 /** Groups a committed run of one tenant's events into one segment per UTC day. */
 export function segmentsFor(tenant: string, stored: StoredEvent[]): SegmentRow[] {

@@ -1,6 +1,7 @@
 // Checkpoint issuance: on every cron tick for every tenant with a chain (even when nothing new
 // arrived), and on demand when a proof needs a checkpoint that covers a newer event.
 
+import { checkpointObjectKey } from '../core/archive/layout'
 import { insertCheckpoint, tenantsWithChains } from '../core/db/checkpoints'
 import { database } from '../core/db/client'
 import { getChainHead } from '../core/db/events'
@@ -8,7 +9,6 @@ import type { Env } from '../core/env'
 import { type SignedCheckpoint, signCheckpoint } from '../core/integrity/checkpoint'
 import { frontierRoot } from '../core/integrity/merkle'
 import { activeKey, loadKeyRing } from '../core/integrity/signing-keys'
-import { checkpointObjectKey } from '../core/partition'
 
 export async function keyRing(env: Env) {
   return loadKeyRing(env.SIGNING_KEYS, env.ADMIN_TOKEN)

@@ -3,9 +3,9 @@
 // Replay re-enqueues the original message; the consumer's idempotency makes replaying a
 // message whose events were in fact stored harmless.
 import { z } from 'zod'
+import { DEAD_LETTER_PREFIX } from '../core/archive/layout'
 import type { Env } from '../core/env'
-import { DEAD_LETTER_PREFIX } from '../core/partition'
-import { decodeQueueMessage } from '../core/queue-message'
+import { decodeQueueMessage } from '../core/ingest/queue-message'
 
 const REPLAYED_PREFIX = 'dead-letter-replayed/'
 

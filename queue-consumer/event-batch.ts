@@ -5,9 +5,9 @@
 import { database } from '../core/db/client'
 import { commitEvents, findExistingIds, getChainHead, isWriteConflict } from '../core/db/events'
 import type { Env } from '../core/env'
+import { decodeQueueMessage, type QueueMessageBody } from '../core/ingest/queue-message'
+import type { PendingEvent } from '../core/ingest/stored-event'
 import { appendToChain, GENESIS_HASH } from '../core/integrity/chain'
-import { decodeQueueMessage, type QueueMessageBody } from '../core/queue-message'
-import type { PendingEvent } from '../core/stored-event'
 import { flushPendingSegments, segmentsFor } from './archive-writer'
 import { sendToDeadLetter } from './dead-letter'
 

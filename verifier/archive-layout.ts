@@ -1,4 +1,4 @@
-// The archive as the bucket lays it out (core/partition.ts), read from an ArchiveSource:
+// The archive as the bucket lays it out (core/archive/layout.ts), read from an ArchiveSource:
 //   events/tenant=<t>/dt=<YYYY-MM-DD>/<first seq, 12 digits>-<last seq, 12 digits>.ndjson.gz
 //   checkpoints/tenant=<t>/<seq, 12 digits>-<time, digits only>.json
 //   manifests/tenant=<t>/dt=<YYYY-MM-DD>.json   (compaction, core/archive/compaction.ts)
@@ -10,7 +10,7 @@
 // Only names (and manifests) are read here; event files are read later, one at a time.
 import { z } from 'zod'
 import { hiddenByManifest } from '../core/archive/compaction'
-import { parseObjectName } from '../core/partition'
+import { parseObjectName } from '../core/archive/layout'
 import type { ArchiveSource } from './archive-source'
 import { ChainBreak } from './breaks'
 

@@ -1,6 +1,6 @@
 // Where the verifier reads an archive from: a directory holding a copy of the bucket, or the
 // bucket itself over the S3 API (AWS S3, the S3 mirror, or R2's S3-compatible endpoint). Keys are
-// relative to the archive root and use `/`, as in the bucket (core/partition.ts).
+// relative to the archive root and use `/`, as in the bucket (core/archive/layout.ts).
 import { createReadStream, existsSync, readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'

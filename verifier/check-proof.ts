@@ -13,6 +13,7 @@
 // the newer (no event before the older checkpoint was changed, dropped or reordered since).
 import { z } from 'zod'
 import { issuesText } from '../core/errors'
+import { type StoredEvent, storedEventSchema } from '../core/ingest/stored-event'
 import { hashedContent, leafHashSync, linkHashSync } from '../core/integrity/chain'
 import {
   checkCheckpoint,
@@ -22,7 +23,6 @@ import {
   signedCheckpointSchema,
 } from '../core/integrity/checkpoint'
 import { verifyConsistency, verifyInclusion } from '../core/integrity/merkle'
-import { type StoredEvent, storedEventSchema } from '../core/stored-event'
 
 export const proofDocumentSchema = z.object({
   record: z.record(z.string(), z.unknown()),

@@ -136,7 +136,7 @@ function digits(b: Buffer, at: number, count: number, max: number): boolean {
 
 /**
  * Is the text at `at` a timestamp in the exact form the consumer stores (toISOString) on the day
- * `dt` (10 bytes, a valid date)? For such text this equals core/partition.ts's utcDate check.
+ * `dt` (10 bytes, a valid date)? For such text this equals core/archive/layout.ts's utcDate check.
  */
 function instantOnDay(b: Buffer, at: number, dt: Buffer): boolean {
   // YYYY-MM-DDTHH:MM:SS.mmmZ"
@@ -208,7 +208,7 @@ const validDays = new Map<string, boolean>()
 
 /**
  * The UTC date of a timestamp in the exact form the consumer stores (toISOString), or undefined
- * for any other text: for those strings it equals core/partition.ts's utcDate, without building
+ * for any other text: for those strings it equals core/archive/layout.ts's utcDate, without building
  * a Date per line (each calendar day is checked once).
  */
 export function canonicalUtcDate(s: string): string | undefined {

@@ -2,12 +2,13 @@
 // without parsing: verifier/fast-line.ts), or the slow way (parsed, schema-checked, re-hashed),
 // which accepts the line or names the break. The byte path takes a line only when it is the
 // expected seq, inside its file's range and covered by a checkpoint; anything else goes slow.
+
+import { utcDate } from '../core/archive/layout'
 import { hashedContent, leafHashSync, linkHashSync } from '../core/integrity/chain'
 import type { MerkleAccumulator } from '../core/integrity/merkle'
-import { utcDate } from '../core/partition'
 import { type Break, ChainBreak } from './breaks'
-import { advanceSync, type Cursor, parseLine } from './cursor'
 import { acceptChainedLine, type ChainState } from './fast-line'
+import { advanceSync, type Cursor, parseLine } from './file-cursor'
 
 /** The running state of a tenant's chain as the verifier takes its lines. */
 export type Run = {

@@ -1,6 +1,6 @@
 // Offline verification of an archive copy (the R2/S3 layout on disk, verifier/archive-layout.ts)
 // with nothing but the archive and the published public keys. Invariants checked, per tenant:
-// - every line is a stored event (core/stored-event.ts) of that tenant, in the partition of its
+// - every line is a stored event (core/ingest/stored-event.ts) of that tenant, in the partition of its
 //   occurred_at date, inside the seq range its file name states;
 // - seqs run 1, 2, 3, ... across all files and partitions, each exactly once;
 // - prev_hash and hash link every event to the one before (core/integrity/chain.ts);
@@ -19,8 +19,8 @@ import { MerkleAccumulator } from '../core/integrity/merkle'
 import { type CheckpointFile, readLayout, type TenantLayout } from './archive-layout'
 import { type ArchiveSource, directorySource } from './archive-source'
 import { type Break, ChainBreak } from './breaks'
-import { advance, advanceSync, type Cursor } from './cursor'
 import { ChainState, canonicalUtcDate, tenantSuffix } from './fast-line'
+import { advance, advanceSync, type Cursor } from './file-cursor'
 import { LineReader } from './line-reader'
 import { checkParsedLine, type Run, takeOnBytes, takeRun } from './next-link'
 

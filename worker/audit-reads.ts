@@ -2,7 +2,7 @@
 // tenant, through the same queue as ingest, after the response (waitUntil) so it adds no latency.
 import type { Context } from 'hono'
 import { uuidv7 } from '../core/ids'
-import { toPendingEvent } from '../core/stored-event'
+import { toPendingEvent } from '../core/ingest/stored-event'
 import type { AppEnv } from './context'
 import { enqueueEvents } from './ingest/enqueue'
 

@@ -41,7 +41,7 @@ export async function startWorker(name, { fresh = true, consumers = true, before
   mkdirSync(state, { recursive: true })
   const config = resolve(state, 'wrangler.toml')
   let toml = readFileSync('wrangler.toml', 'utf8')
-    .replace('main = "worker/index.ts"', `main = "${resolve('worker/index.ts')}"`)
+    .replace('main = "index.ts"', `main = "${resolve('bench/worker/index.ts')}"`)
     .replace('migrations_dir = "migrations"', `migrations_dir = "${resolve('migrations')}"`)
   if (!consumers) toml = toml.replace(/\[\[queues\.consumers\]\][^[]*/g, '')
   writeFileSync(config, toml)
@@ -49,7 +49,7 @@ export async function startWorker(name, { fresh = true, consumers = true, before
   const extra = Object.entries(vars)
     .map(([k, v]) => `${k}=${v}\n`)
     .join('')
-  writeFileSync(varsFile, `ADMIN_TOKEN=${ADMIN_TOKEN}\nBENCH_ROUTES=true\n${extra}`)
+  writeFileSync(varsFile, `ADMIN_TOKEN=${ADMIN_TOKEN}\n${extra}`)
   const m = spawnSync(
     process.execPath,
     [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', '--config', config, '--persist-to', state],

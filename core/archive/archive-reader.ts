@@ -1,8 +1,9 @@
 // Reads one archive partition straight from R2, applying the compaction read rule (a manifest
 // whose parts all exist hides the files it supersedes) and keeping each seq once.
-import { parseObjectName, partitionPrefix } from '../partition'
-import type { StoredEvent } from '../stored-event'
+
+import type { StoredEvent } from '../ingest/stored-event'
 import { hiddenByManifest, readManifest } from './compaction'
+import { parseObjectName, partitionPrefix } from './layout'
 import { gunzipLines, listAll } from './r2'
 
 export async function readPartition(bucket: R2Bucket, tenant: string, dt: string): Promise<StoredEvent[]> {

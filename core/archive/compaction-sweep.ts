@@ -2,7 +2,7 @@
 // (`compaction-state/`), a bounded number of listing pages per run, so the cron's cost does not
 // grow with the archive's age; a finished sweep starts over, which picks up late events too.
 // Closed: dt older than today (UTC) minus `graceDays`.
-import { ARCHIVE_PREFIX, parseArchiveKey, partitionPrefix } from '../partition'
+
 import {
   type CompactOptions,
   compactPartition,
@@ -11,6 +11,7 @@ import {
   type Manifest,
   mergeGroups,
 } from './compaction'
+import { ARCHIVE_PREFIX, parseArchiveKey, partitionPrefix } from './layout'
 import { readJson } from './r2'
 
 export const COMPACTION_STATE_KEY = 'compaction-state/cursor.json'

@@ -13,7 +13,7 @@
 //   DuckDB) cannot follow manifests: they keep one row per (tenant, dt, seq) (athena/query.ts,
 //   the events_v view), so the moment both sets are listed shows no event twice.
 import { createHash } from 'node:crypto'
-import { archiveObjectKey, parseObjectName, partitionPrefix } from '../partition'
+import { archiveObjectKey, parseObjectName, partitionPrefix } from './layout'
 import { gunzipLines, gzipLines, listAll, readJson } from './r2'
 
 export const MANIFEST_PREFIX = 'manifests/'

@@ -10,8 +10,9 @@
 //   the same size. Anything else S3 holds and R2 lacks is reported, never deleted.
 // Production also copies on R2 event notifications (mirrorObject); the reconciler is what
 // guarantees convergence, and the path that runs locally.
-import { ARCHIVE_PREFIX, parseArchiveKey, parseObjectName } from '../partition'
+
 import { manifestKey, readManifest } from './compaction'
+import { ARCHIVE_PREFIX, parseArchiveKey, parseObjectName } from './layout'
 import { listAll, readJson } from './r2'
 import {
   deleteS3,

@@ -25,7 +25,7 @@ export const events = sqliteTable(
     correlationId: text('correlation_id'),
     ip: text('ip'),
     hash: text('hash').notNull(),
-    /** The whole stored event as JSON (core/stored-event.ts). */
+    /** The whole stored event as JSON (core/ingest/stored-event.ts). */
     body: text('body').notNull(),
   },
   (t) => [

@@ -3,7 +3,7 @@
 // Each documented question is served by one index (see README "Search"), which a test checks
 // with EXPLAIN QUERY PLAN.
 import { and, desc, eq, gte, lte, type SQL, sql } from 'drizzle-orm'
-import type { SearchFilters } from '../search-filters'
+import type { SearchFilters } from '../search/filters'
 import type { Db } from './client'
 import { events } from './schema'
 

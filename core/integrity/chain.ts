@@ -6,7 +6,7 @@
 // distinct from both, so no value can be read as another kind of hash.
 import { createHash } from 'node:crypto'
 import canonicalize from 'canonicalize'
-import type { PendingEvent, StoredEvent } from '../stored-event'
+import type { PendingEvent, StoredEvent } from '../ingest/stored-event'
 
 export const GENESIS_HASH = '0'.repeat(64)
 

@@ -1,11 +1,11 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import type { Env } from '../../core/env'
-import type { ValidEvent } from '../../core/event-schema'
 import { uuidv7 } from '../../core/ids'
-import { packMessages } from '../../core/queue-message'
-import { type PendingEvent, toPendingEvent } from '../../core/stored-event'
-import worker from '../../worker/index'
+import type { ValidEvent } from '../../core/ingest/event-schema'
+import { packMessages } from '../../core/ingest/queue-message'
+import { type PendingEvent, toPendingEvent } from '../../core/ingest/stored-event'
+import worker from '../../index'
 import { archivedLines, BASE, event, TEST_ADMIN_TOKEN, uniqueTenant, waitForEvents } from './helpers'
 
 function pendingEvents(tenant: string, n: number, day = '2026-03-04'): PendingEvent[] {

@@ -7,7 +7,6 @@ declare namespace Cloudflare {
     ADMIN_TOKEN?: string
     HOT_RETENTION_DAYS?: string
     SIGNING_KEYS?: string
-    BENCH_ROUTES?: string
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[]
   }
 }

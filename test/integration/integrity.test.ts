@@ -6,6 +6,7 @@ import {
   waitOnExecutionContext,
 } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { toPendingEvent } from '../../core/ingest/stored-event'
 import { hashedContent, leafHash } from '../../core/integrity/chain'
 import {
   checkCheckpoint,
@@ -19,10 +20,9 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '../../core/integrity/merkle'
-import { toPendingEvent } from '../../core/stored-event'
+import worker from '../../index'
 import { ingestTenantEvents } from '../../queue-consumer/event-batch'
 import { checkConsistency, checkProof } from '../../verifier/check-proof'
-import worker from '../../worker/index'
 import { BASE, mintKey, uniqueTenant } from './helpers'
 import { seed } from './search-seed'
 

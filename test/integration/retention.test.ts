@@ -1,7 +1,7 @@
 import { createExecutionContext, env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { enforceRetention } from '../../core/archive/retention'
 import { database } from '../../core/db/client'
+import { enforceRetention } from '../../cron/retention'
 import { app } from '../../worker/app'
 import { allPages, cursorParam } from '../support/pages'
 import { BASE, mintKey, uniqueTenant } from './helpers'

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test'
-import type { EventInput } from '../../core/event-schema'
-import { eventInputSchema } from '../../core/event-schema'
-import { toPendingEvent } from '../../core/stored-event'
+import type { EventInput } from '../../core/ingest/event-schema'
+import { eventInputSchema } from '../../core/ingest/event-schema'
+import { toPendingEvent } from '../../core/ingest/stored-event'
 import { ingestTenantEvents } from '../../queue-consumer/event-batch'
 
 /** Stores events for a tenant through the consumer's own code path (no queue wait). */

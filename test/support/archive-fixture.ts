@@ -3,12 +3,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { archiveObjectKey, checkpointObjectKey, utcDate } from '../../core/archive/layout'
+import { type PendingEvent, toPendingEvent } from '../../core/ingest/stored-event'
 import { appendToChain, GENESIS_HASH } from '../../core/integrity/chain'
 import { type SignedCheckpoint, signCheckpoint } from '../../core/integrity/checkpoint'
 import { MerkleAccumulator } from '../../core/integrity/merkle'
 import { loadKeyRing, publicKeyDocument } from '../../core/integrity/signing-keys'
-import { archiveObjectKey, checkpointObjectKey, utcDate } from '../../core/partition'
-import { type PendingEvent, toPendingEvent } from '../../core/stored-event'
 
 export const FIXTURE_KEYS = JSON.stringify([
   { id: 'k1', seed: Buffer.alloc(32, 7).toString('base64url'), not_before: '2000-01-01T00:00:00.000Z' },

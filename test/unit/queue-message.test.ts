@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { DomainError } from '../../core/errors'
+import { decodeQueueMessage, groupForSend, packMessages } from '../../core/ingest/queue-message'
+import { type PendingEvent, toPendingEvent } from '../../core/ingest/stored-event'
 import { LIMITS } from '../../core/limits'
-import { decodeQueueMessage, groupForSend, packMessages } from '../../core/queue-message'
-import { type PendingEvent, toPendingEvent } from '../../core/stored-event'
 
 const enc = new TextEncoder()
 const ev = (i: number, pad = 0): PendingEvent =>

@@ -1,6 +1,6 @@
 import { DomainError } from '../../core/errors'
-import { groupForSend, packMessages } from '../../core/queue-message'
-import type { PendingEvent } from '../../core/stored-event'
+import { groupForSend, packMessages } from '../../core/ingest/queue-message'
+import type { PendingEvent } from '../../core/ingest/stored-event'
 
 /**
  * Sends one tenant's events to the queue within the platform's limits. If a send fails after

@@ -1,6 +1,6 @@
 // Chooses how POST /v1/events reads its body: native event v1 (one event or {"events": [...]})
 // unless ?format= names another format; CloudEvents is also chosen by its content types or a
-// ce-specversion header. The formats themselves live in core/formats.
+// ce-specversion header. The formats themselves live in core/ingest/formats.
 import { DomainError } from '../../core/errors'
 import {
   type DecodeContext,
@@ -10,7 +10,7 @@ import {
   isCloudEventsRequest,
   isFormatName,
   mediaTypeOf,
-} from '../../core/formats'
+} from '../../core/ingest/formats'
 import { isObject } from '../../core/objects'
 
 export type { DecodeContext, Decoded, InputFormat }

@@ -1,18 +1,18 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
-import { decodeCursor, encodeCursor } from '../../core/cursor'
 import { database } from '../../core/db/client'
+import { toApiEvent } from '../../core/ingest/stored-event'
 import {
   filtersOf,
   type SearchFilters,
   searchQuerySchema,
   targetHistoryQuerySchema,
-} from '../../core/search-filters'
-import { searchHistory } from '../../core/search-history'
-import { toApiEvent } from '../../core/stored-event'
+} from '../../core/search/filters'
+import { searchHistory } from '../../core/search/history'
+import { historyOptions } from '../../core/search/history-options'
+import { decodeCursor, encodeCursor } from '../../core/search/page-cursor'
 import { filtersMetadata, recordRead } from '../audit-reads'
 import type { AppEnv } from '../context'
-import { historyOptions } from '../history-options'
 import { requireScope, tenantOf } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
 

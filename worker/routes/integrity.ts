@@ -4,6 +4,7 @@ import { database } from '../../core/db/client'
 import { getChainHead, getEventBody } from '../../core/db/events'
 import { withStoredTree } from '../../core/db/tree'
 import { notFound } from '../../core/errors'
+import type { StoredEvent } from '../../core/ingest/stored-event'
 import { hashedContent, leafHash } from '../../core/integrity/chain'
 import {
   consistencyPath,
@@ -12,7 +13,6 @@ import {
   verifyInclusion,
 } from '../../core/integrity/merkle'
 import { publicKeyDocument } from '../../core/integrity/signing-keys'
-import type { StoredEvent } from '../../core/stored-event'
 import { issueCheckpoint, keyRing } from '../../queue-consumer/checkpoints'
 import { recordRead } from '../audit-reads'
 import { requireScope, tenantOf } from '../middleware/auth'

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { runCronJobs } from '../../../queue-consumer/cron'
+import { runCronJobs } from '../../../cron/run-jobs'
 
 describe('cron tick', () => {
   it('runs every job in order even when one before it fails, and reports which failed', async () => {

@@ -1,14 +1,14 @@
 // Archive-backed history, paged the way an export pages it: the same events whether or not a
 // read day is kept between pages, and with it each archive object is read once.
 import { describe, expect, it } from 'vitest'
+import { archiveObjectKey } from '../../../core/archive/layout'
 import { gzipLines } from '../../../core/archive/r2'
 import type { Db } from '../../../core/db/client'
 import type { PageKey } from '../../../core/db/search'
+import { type StoredEvent, toPendingEvent } from '../../../core/ingest/stored-event'
 import { appendToChain, GENESIS_HASH } from '../../../core/integrity/chain'
-import { archiveObjectKey } from '../../../core/partition'
-import { filtersOf, searchQuerySchema } from '../../../core/search-filters'
-import { type HistoryOptions, searchHistory } from '../../../core/search-history'
-import { type StoredEvent, toPendingEvent } from '../../../core/stored-event'
+import { filtersOf, searchQuerySchema } from '../../../core/search/filters'
+import { type HistoryOptions, searchHistory } from '../../../core/search/history'
 import { memoryBucket } from '../../support/memory-bucket'
 
 async function archive() {

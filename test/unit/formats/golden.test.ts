@@ -2,8 +2,8 @@
 // also be valid event v1, since the ingest route validates decoded events like native ones.
 import { describe, expect, it } from 'vitest'
 import { DomainError } from '../../../core/errors'
-import { eventInputSchema } from '../../../core/event-schema'
-import { FORMATS, type FormatName } from '../../../core/formats'
+import { eventInputSchema } from '../../../core/ingest/event-schema'
+import { FORMATS, type FormatName } from '../../../core/ingest/formats'
 import cloudevents from '../../vectors/formats/cloudevents.json'
 import eventbridge from '../../vectors/formats/eventbridge.json'
 import record from '../../vectors/formats/record.json'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DomainError } from '../../../core/errors'
-import { FORMATS } from '../../../core/formats'
+import { FORMATS } from '../../../core/ingest/formats'
 import { checkMediaType, nativeFormat, selectFormat } from '../../../worker/ingest/formats'
 import eventbridge from '../../vectors/formats/eventbridge.json'
 

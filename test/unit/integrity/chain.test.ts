@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { archiveObjectKey, parseArchiveKey, utcDate } from '../../../core/archive/layout'
+import { toPendingEvent } from '../../../core/ingest/stored-event'
 import { extendChain, GENESIS_HASH, leafHash, linkHash } from '../../../core/integrity/chain'
-import { archiveObjectKey, parseArchiveKey, utcDate } from '../../../core/partition'
-import { toPendingEvent } from '../../../core/stored-event'
 
 const pending = (id: string) =>
   toPendingEvent(

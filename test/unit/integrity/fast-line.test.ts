@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import canonicalize from 'canonicalize'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { toPendingEvent } from '../../../core/ingest/stored-event'
 import {
   appendToChain,
   GENESIS_HASH,
@@ -11,7 +12,6 @@ import {
 } from '../../../core/integrity/chain'
 import { MerkleAccumulator, merkleRoot } from '../../../core/integrity/merkle'
 import { hexOfBinary } from '../../../core/integrity/sha256'
-import { toPendingEvent } from '../../../core/stored-event'
 import {
   acceptChainedLine,
   ChainState,

@@ -5,14 +5,14 @@
 // request reads at most `maxArchiveDays` archive partitions; when it stops early its cursor
 // points at the start of the last day read, so the next page goes on from there.
 
-import { readPartition } from './archive/archive-reader'
-import { listDirs } from './archive/r2'
-import type { Db } from './db/client'
-import { type PageKey, searchEvents } from './db/search'
-import { tenantArchivePrefix } from './partition'
-import type { SearchFilters } from './search-filters'
-import { matchesFilters, newestFirst } from './search-match'
-import type { StoredEvent } from './stored-event'
+import { readPartition } from '../archive/archive-reader'
+import { tenantArchivePrefix } from '../archive/layout'
+import { listDirs } from '../archive/r2'
+import type { Db } from '../db/client'
+import { type PageKey, searchEvents } from '../db/search'
+import type { StoredEvent } from '../ingest/stored-event'
+import type { SearchFilters } from './filters'
+import { matchesFilters, newestFirst } from './match'
 
 export type HistoryOptions = {
   cutoff: string

@@ -1,7 +1,7 @@
 // Event v1 as clients send it. Defined once: the ingest route validates with it, the types
 // are inferred from it, and the OpenAPI document is generated from it.
 import { z } from '@hono/zod-openapi'
-import { LIMITS } from './limits'
+import { LIMITS } from '../limits'
 
 export const ACTOR_TYPES = ['user', 'service', 'api_key', 'system', 'ai'] as const
 

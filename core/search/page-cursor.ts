@@ -3,9 +3,9 @@
 // it is rejected, so it can neither leak nor silently change a result set.
 import { createHash } from 'node:crypto'
 import canonicalize from 'canonicalize'
-import type { PageKey } from './db/search'
-import { validationError } from './errors'
-import type { SearchFilters } from './search-filters'
+import type { PageKey } from '../db/search'
+import { validationError } from '../errors'
+import type { SearchFilters } from './filters'
 
 function scope(tenant: string, filters: SearchFilters): string {
   return createHash('sha256')

@@ -1,16 +1,16 @@
 // The one Worker: HTTP API (`fetch`), queue consumers (`queue`) and cron jobs (`scheduled`).
-import { compactClosedDays } from '../core/archive/compaction-sweep'
-import { reconcileMirror } from '../core/archive/mirror'
-import { enforceRetention } from '../core/archive/retention'
-import { database } from '../core/db/client'
-import type { Env } from '../core/env'
-import { handleArchiveNotifications } from '../queue-consumer/archive-notifications'
-import { issueAllCheckpoints } from '../queue-consumer/checkpoints'
-import { runCronJobs } from '../queue-consumer/cron'
-import { handleDeadLetterBatch } from '../queue-consumer/dead-letter'
-import { handleEventBatch } from '../queue-consumer/event-batch'
-import { app } from './app'
-import { historyOptions } from './history-options'
+import { compactClosedDays } from './core/archive/compaction-sweep'
+import { reconcileMirror } from './core/archive/mirror'
+import { database } from './core/db/client'
+import type { Env } from './core/env'
+import { historyOptions } from './core/search/history-options'
+import { enforceRetention } from './cron/retention'
+import { runCronJobs } from './cron/run-jobs'
+import { handleArchiveNotifications } from './queue-consumer/archive-notifications'
+import { issueAllCheckpoints } from './queue-consumer/checkpoints'
+import { handleDeadLetterBatch } from './queue-consumer/dead-letter'
+import { handleEventBatch } from './queue-consumer/event-batch'
+import { app } from './worker/app'
 
 export default {
   fetch: app.fetch,

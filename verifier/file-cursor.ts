@@ -2,7 +2,7 @@
 // consumer's chained layout (verifier/fast-line.ts) or else parsed and schema-checked at once,
 // so the k-way merge knows every line's seq. A line that is not a stored event is a break here.
 import { issuesText } from '../core/errors'
-import { type StoredEvent, storedEventSchema } from '../core/stored-event'
+import { type StoredEvent, storedEventSchema } from '../core/ingest/stored-event'
 import type { EventFile } from './archive-layout'
 import { ChainBreak } from './breaks'
 import { type LineFacts, readChainedLine } from './fast-line'

@@ -3,8 +3,8 @@
 // On the wire a message is the JSON text of the body: each event is serialized exactly once,
 // at the edge, and the consumer parses and re-validates it.
 import { z } from 'zod'
-import { DomainError, type FieldError } from './errors'
-import { LIMITS } from './limits'
+import { DomainError, type FieldError } from '../errors'
+import { LIMITS } from '../limits'
 import { ingestFactsSchema, type PendingEvent, pendingEventSchema } from './stored-event'
 
 export const QUEUE_MESSAGE_VERSION = 2

@@ -1,7 +1,7 @@
 // Resource-style events from common system-design write-ups. Invariant: `tenantId`, when
 // present, must be the key's tenant; it is checked, never used to choose the tenant.
 import { z } from 'zod'
-import { DomainError } from '../errors'
+import { DomainError } from '../../errors'
 import { ACTOR_TYPES } from '../event-schema'
 import { at, deriveId, dottedAction, nonEmpty, parseSource } from './common'
 import type { MapOptions } from './map-options'

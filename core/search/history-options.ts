@@ -1,5 +1,5 @@
-import { type Env, settings } from '../core/env'
-import type { HistoryOptions } from '../core/search-history'
+import { type Env, settings } from '../env'
+import type { HistoryOptions } from './history'
 
 /** Where the hot window (D1) ends and the archive (R2) takes over, for this request. */
 export function historyOptions(env: Env): HistoryOptions {

@@ -1,19 +1,19 @@
-// Routes used only by the benchmarks in bench/. They are mounted only when the BENCH_ROUTES
-// variable is "true" (never in a normal deployment) and need the admin token, except the bare
-// route, which is the baseline: the same Worker doing nothing but answering 202.
+// Routes used only by the benchmarks in bench/, mounted only by the benchmarks' own entry
+// (bench/worker/index.ts). They need the admin token, except the bare route, which is the
+// baseline: the same Worker doing nothing but answering 202.
 import { Hono } from 'hono'
+import { tenantArchivePrefix } from '../../core/archive/layout'
 import { gunzipLines, listAll } from '../../core/archive/r2'
 import { database } from '../../core/db/client'
 import { eventInsertStatements } from '../../core/db/events'
 import { searchQueries } from '../../core/db/search'
 import { DomainError } from '../../core/errors'
+import { toPendingEvent } from '../../core/ingest/stored-event'
+import { validateEvents } from '../../core/ingest/validate-events'
 import { GENESIS_HASH } from '../../core/integrity/chain'
-import { tenantArchivePrefix } from '../../core/partition'
-import { filtersOf, searchQuerySchema } from '../../core/search-filters'
-import { toPendingEvent } from '../../core/stored-event'
-import { validateEvents } from '../../core/validate-events'
-import type { AppEnv } from '../context'
-import { requireAdminToken } from '../middleware/auth'
+import { filtersOf, searchQuerySchema } from '../../core/search/filters'
+import type { AppEnv } from '../../worker/context'
+import { requireAdminToken } from '../../worker/middleware/auth'
 
 const operator = requireAdminToken()
 

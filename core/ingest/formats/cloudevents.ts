@@ -4,7 +4,7 @@
 // else by the fields `data` holds (see dataFormatOf); attributes with no v1 field go to
 // metadata as ce_<name>.
 import { z } from 'zod'
-import { DomainError } from '../errors'
+import { DomainError } from '../../errors'
 import { actionSchema } from '../event-schema'
 import { at, deriveId, isObject, parseSource } from './common'
 import { mapEventBridge } from './eventbridge'

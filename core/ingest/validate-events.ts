@@ -1,8 +1,8 @@
 // Validation of raw events beyond the schema: size, clock skew, and error paths that name the
 // event's index in a batch.
-import { DomainError, type FieldError, fieldErrors } from './errors'
+import { DomainError, type FieldError, fieldErrors } from '../errors'
+import { LIMITS } from '../limits'
 import { eventInputSchema, type ValidEvent } from './event-schema'
-import { LIMITS } from './limits'
 
 const MAX_REPORTED_ERRORS = 100
 

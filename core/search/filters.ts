@@ -1,6 +1,6 @@
 // Search filters of GET /v1/events, /v1/targets/:type/:id/events and /v1/export: defined once.
 import { z } from '@hono/zod-openapi'
-import { ACTOR_TYPES, timestampSchema } from './event-schema'
+import { ACTOR_TYPES, timestampSchema } from '../ingest/event-schema'
 
 export const SEARCH_MAX_LIMIT = 1000
 

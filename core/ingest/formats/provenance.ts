@@ -1,7 +1,7 @@
 // A mapped event remembers which source field each v1 field came from, so an input that is a
 // valid foreign shape but still not valid event v1 (an id too long, an e-mail that is not one)
 // is reported under the field the client sent, not under a v1 name it never used.
-import { DomainError, type FieldError, fieldErrors } from '../errors'
+import { DomainError, type FieldError, fieldErrors } from '../../errors'
 import { eventInputSchema } from '../event-schema'
 
 /**

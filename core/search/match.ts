@@ -1,8 +1,8 @@
 // The search filters as a predicate over stored events: the same semantics as the SQL in
 // core/db/search.ts, for history read from the archive. A test runs both over the same events.
-import type { PageKey } from './db/search'
-import type { SearchFilters } from './search-filters'
-import type { StoredEvent } from './stored-event'
+import type { PageKey } from '../db/search'
+import type { StoredEvent } from '../ingest/stored-event'
+import type { SearchFilters } from './filters'
 
 export function matchesFilters(e: StoredEvent, f: SearchFilters, after?: PageKey): boolean {
   if (f.actor_id !== undefined && e.actor.id !== f.actor_id) return false

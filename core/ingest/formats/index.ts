@@ -1,8 +1,8 @@
 // The input formats of POST /v1/events besides native event v1, by their `?format=` name.
 // Each decodes a parsed JSON body into raw event v1 objects that the ingest route validates
 // like native events; anything it cannot map is a DomainError naming the source field.
-import { DomainError } from '../errors'
-import { LIMITS } from '../limits'
+import { DomainError } from '../../errors'
+import { LIMITS } from '../../limits'
 import { mapStructured } from './cloudevents'
 import { type HeaderSource, mapBinary } from './cloudevents-binary'
 import { at, isObject } from './common'

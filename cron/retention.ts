@@ -1,12 +1,12 @@
 // Hot-window retention. Invariant: a day of a tenant's events leaves D1 only when every archive
 // segment of that day is written to R2 and, when the S3 mirror is configured, S3 holds every
 // object of the day's R2 partition with the same bytes. Searches read days before the cutoff from the
-// archive (core/search-history.ts), so nothing disappears from an admin's view.
+// archive (core/search/history.ts), so nothing disappears from an admin's view.
 import { and, eq, lt, sql } from 'drizzle-orm'
-import type { Db } from '../db/client'
-import { archiveSegments } from '../db/schema'
-import { partitionPrefix } from '../partition'
-import { isPrefixMirrored, type MirrorEnv, mirrorOf } from './mirror'
+import { partitionPrefix } from '../core/archive/layout'
+import { isPrefixMirrored, type MirrorEnv, mirrorOf } from '../core/archive/mirror'
+import type { Db } from '../core/db/client'
+import { archiveSegments } from '../core/db/schema'
 
 const DELETE_CHUNK = 500
 

@@ -1,6 +1,6 @@
 // CloudEvents binary mode: attributes travel in ce-* headers (percent-encoded, per the HTTP
 // protocol binding), Content-Type is datacontenttype, and the body is the data.
-import { DomainError } from '../errors'
+import { DomainError } from '../../errors'
 import { cloudEventSchema, mapCloudEvent } from './cloudevents'
 import type { MapOptions } from './map-options'
 import type { Mapped } from './provenance'

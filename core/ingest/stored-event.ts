@@ -7,6 +7,7 @@
 // - Free-form values (`changes[].before/after`) are kept as JSON text so every column of the
 //   archive has one fixed type (what Athena's Hive JSON SerDe needs); the API decodes them.
 import { z } from '@hono/zod-openapi'
+import { compact } from '../objects'
 import {
   actionSchema,
   actorSchema,
@@ -17,7 +18,6 @@ import {
   targetSchema,
   type ValidEvent,
 } from './event-schema'
-import { compact } from './objects'
 
 export const STORED_EVENT_VERSION = 1
 

@@ -2,8 +2,8 @@
 // write would lose a value, so it is an error naming both source fields); every value is a
 // scalar (structured values become JSON text); the metadata limits of core/limits.ts hold, and
 // a breach is an error naming the source field that caused it.
-import { DomainError } from '../errors'
-import { LIMITS } from '../limits'
+import { DomainError } from '../../errors'
+import { LIMITS } from '../../limits'
 import { at } from './common'
 
 export type Scalar = string | number | boolean | null

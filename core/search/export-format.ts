@@ -1,7 +1,7 @@
 // Export line formats. NDJSON: one API event per line, then a trailer object with the row
 // count. CSV (RFC 4180 quoting by csv-stringify): one flat row per event; nested values as JSON.
 import { stringify } from 'csv-stringify/sync'
-import type { ApiEvent } from './stored-event'
+import type { ApiEvent } from '../ingest/stored-event'
 
 export const CSV_COLUMNS = [
   'id',

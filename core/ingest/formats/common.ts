@@ -4,11 +4,11 @@
 import { createHash } from 'node:crypto'
 import canonicalize from 'canonicalize'
 import type { z } from 'zod'
-import { DomainError, fieldErrors } from '../errors'
+import { DomainError, fieldErrors } from '../../errors'
+import { compact } from '../../objects'
 import { eventIdSchema } from '../event-schema'
-import { compact } from '../objects'
 
-export { isObject } from '../objects'
+export { isObject } from '../../objects'
 
 /** Joins a source path prefix (`''`, `[2]`, `[0].data`) and a field path. */
 export function at(prefix: string, path: string): string {
