@@ -8,8 +8,7 @@
 // checkpoints make any change to events/ detectable by the verifier.
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
-import { MANIFEST_PREFIX } from '../core/archive/compaction'
-import { ARCHIVE_PREFIX, CHECKPOINT_PREFIX } from '../core/archive/layout'
+import { ARCHIVE_PREFIX, CHECKPOINT_PREFIX, MANIFEST_PREFIX } from '../core/archive/layout'
 
 export const retentionConfigSchema = z
   .object({

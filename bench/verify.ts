@@ -20,6 +20,7 @@ import {
   tenantSuffix,
 } from '../verifier/fast-line'
 import { verifyArchive } from '../verifier/verify-archive'
+import { median } from './lib/stats'
 
 const N = Number(process.env.BENCH_EVENTS ?? 100_000)
 const BATCH = 1000
@@ -106,10 +107,6 @@ try {
         })
       : undefined
     rounds.push({ verify, raw, oneShotBuffer, oneShotString })
-  }
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((x, y) => x - y)
-    return s[Math.floor(s.length / 2)]!
   }
   const verifyS = median(rounds.map((r) => r.verify))
   const rawS = median(rounds.map((r) => r.raw))

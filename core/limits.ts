@@ -1,5 +1,6 @@
 // Platform and product limits in one place, so the ingest path, the queue packer and the
 // tests agree on the same numbers.
+import { z } from 'zod'
 export const LIMITS = {
   /** Largest request body accepted by POST /v1/events. */
   maxBodyBytes: 2 * 1024 * 1024,
@@ -18,6 +19,19 @@ export const LIMITS = {
   metadataMaxKeyLength: 64,
   metadataMaxValueLength: 1024,
   maxChanges: 100,
+  /** Items in one page of a list (events, checkpoints, dead letters), and the default. */
+  pageMax: 1000,
+  pageDefault: 100,
   /** D1 caps bound parameters per statement. */
   d1MaxParams: 100,
 } as const
+
+/**
+ * The events queue's retry count: wrangler.toml's `max_retries` for "audit-events" states the
+ * same number (test/unit/config.test.ts reads the config and checks). The consumer parks a
+ * message with its last error on that attempt, before the platform would move it without one.
+ */
+export const EVENTS_QUEUE_MAX_RETRIES = 5
+
+/** `?limit=` of a list route: 1..LIMITS.pageMax, LIMITS.pageDefault when absent. */
+export const pageLimitSchema = z.coerce.number().int().min(1).max(LIMITS.pageMax).default(LIMITS.pageDefault)

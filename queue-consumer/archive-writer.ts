@@ -1,36 +1,11 @@
 // Writes archive objects: gzip NDJSON, one stored event per line, in chain order. Object keys
 // are deterministic (core/archive/layout.ts), so a retried write replaces the object with the same
 // bytes and never adds a second copy.
-
 import { archiveObjectKey, utcDate } from '../core/archive/layout'
 import { gzipLines } from '../core/archive/r2'
 import type { Db } from '../core/db/client'
-import { markSegmentWritten, pendingSegments, type SegmentRow, segmentBodies } from '../core/db/events'
-import type { StoredEvent } from '../core/ingest/stored-event'
+import { markSegmentWritten, pendingSegments, segmentBodies } from '../core/db/outbox'
 import type { Chained } from '../core/integrity/chain'
-
-/** Groups a committed run of one tenant's events into one segment per UTC day. */
-export function segmentsFor(tenant: string, stored: StoredEvent[]): SegmentRow[] {
-  const first = stored[0]
-  const last = stored[stored.length - 1]
-  if (!first || !last) return []
-  const counts = new Map<string, number>()
-  for (const e of stored) {
-    const dt = utcDate(e.occurred_at)
-    counts.set(dt, (counts.get(dt) ?? 0) + 1)
-  }
-  const now = new Date().toISOString()
-  return [...counts].map(([dt, n]) => ({
-    tenant,
-    dt,
-    firstSeq: first.seq,
-    lastSeq: last.seq,
-    objectKey: archiveObjectKey(tenant, dt, first.seq, last.seq),
-    eventCount: n,
-    status: 'pending' as const,
-    createdAt: now,
-  }))
-}
 
 async function putSegment(bucket: R2Bucket, key: string, lines: string[]) {
   const body = await gzipLines(lines)

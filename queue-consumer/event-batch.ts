@@ -4,15 +4,15 @@
 // never store or archive an event twice.
 import { database } from '../core/db/client'
 import { commitEvents, findExistingIds, getChainHead, isWriteConflict } from '../core/db/events'
+import { segmentsFor } from '../core/db/outbox'
+import { sendToDeadLetter } from '../core/dead-letters'
 import type { Env } from '../core/env'
 import { decodeQueueMessage, type QueueMessageBody } from '../core/ingest/queue-message'
 import type { PendingEvent } from '../core/ingest/stored-event'
 import { appendToChain, GENESIS_HASH } from '../core/integrity/chain'
-import { flushPendingSegments, segmentsFor } from './archive-writer'
-import { sendToDeadLetter } from './dead-letter'
+import { EVENTS_QUEUE_MAX_RETRIES } from '../core/limits'
+import { flushPendingSegments } from './archive-writer'
 
-/** Attempts before a message is handed to the dead-letter queue with its last error. */
-export const MAX_ATTEMPTS = 5
 const MAX_COMMIT_RACES = 8
 
 export function retryDelaySeconds(attempts: number): number {
@@ -80,7 +80,7 @@ export async function handleEventBatch(batch: MessageBatch<unknown>, env: Env): 
       const reason = err instanceof Error ? err.message : String(err)
       console.error(JSON.stringify({ msg: 'event batch failed', tenant, reason }))
       for (const { msg } of items) {
-        if (msg.attempts >= MAX_ATTEMPTS) await settleDead(env, msg, reason)
+        if (msg.attempts >= EVENTS_QUEUE_MAX_RETRIES) await settleDead(env, msg, reason)
         else msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) })
       }
     }

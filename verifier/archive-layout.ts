@@ -1,16 +1,23 @@
-// The archive as the bucket lays it out (core/archive/layout.ts), read from an ArchiveSource:
-//   events/tenant=<t>/dt=<YYYY-MM-DD>/<first seq, 12 digits>-<last seq, 12 digits>.ndjson.gz
-//   checkpoints/tenant=<t>/<seq, 12 digits>-<time, digits only>.json
-//   manifests/tenant=<t>/dt=<YYYY-MM-DD>.json   (compaction, core/archive/compaction.ts)
+// The archive as the bucket lays it out (core/archive/layout.ts: events/, checkpoints/ and
+// manifests/), read from an ArchiveSource.
 // Invariant: every object under events/ and checkpoints/ must fit this layout. An unknown object is
 // a break, not something to skip: a verifier that skipped files could be shown a clean subset.
 // Read rule for compaction: in a partition whose manifest names parts that all exist, the files it
 // lists as superseded are ignored. A manifest is not signed and needs no trust: ignoring a file can
 // only remove events, which the chain's continuity and the checkpoints reveal.
 // Only names (and manifests) are read here; event files are read later, one at a time.
-import { z } from 'zod'
+import type { z } from 'zod'
 import { hiddenByManifest } from '../core/archive/compaction'
-import { parseObjectName } from '../core/archive/layout'
+import {
+  ARCHIVE_PREFIX,
+  CHECKPOINT_PREFIX,
+  MANIFEST_PREFIX,
+  manifestKey,
+  manifestReadRuleSchema,
+  parseCheckpointName,
+  parseDtDir,
+  parseObjectName,
+} from '../core/archive/layout'
 import type { ArchiveSource } from './archive-source'
 import { ChainBreak } from './breaks'
 
@@ -18,17 +25,9 @@ export type EventFile = { rel: string; dt: string; first: number; last: number }
 export type CheckpointFile = { rel: string; seq: number; compactTime: string }
 export type TenantLayout = { dir: string; tenant: string; events: EventFile[]; checkpoints: CheckpointFile[] }
 
-const CHECKPOINT_FILE_RE = /^(\d{12})-(\d{8}T\d{9}Z)\.json$/
-const DT_RE = /^dt=(\d{4}-\d{2}-\d{2})$/
-
 function unexpected(tenant: string, rel: string, why: string): ChainBreak {
   return new ChainBreak({ kind: 'unexpected_file', tenant, file: rel, message: `${rel}: ${why}` })
 }
-
-const manifestSchema = z.object({
-  files: z.array(z.object({ key: z.string().min(1) })),
-  superseded: z.array(z.string()),
-})
 
 /** The files a partition's manifest hides (core/archive/compaction.ts, hiddenByManifest). */
 async function supersededFiles(
@@ -37,9 +36,9 @@ async function supersededFiles(
   tenant: string,
   eventKeys: Set<string>,
 ): Promise<Set<string>> {
-  let m: z.infer<typeof manifestSchema>
+  let m: z.infer<typeof manifestReadRuleSchema>
   try {
-    m = manifestSchema.parse(JSON.parse((await source.read(rel)).toString('utf8')))
+    m = manifestReadRuleSchema.parse(JSON.parse((await source.read(rel)).toString('utf8')))
   } catch {
     throw new ChainBreak({
       kind: 'manifest_invalid',
@@ -75,7 +74,7 @@ function byTenant(top: string, keys: string[]): Map<string, string[]> {
 /** Every tenant's event files (chain order: first seq, then day) and checkpoints (seq, then time). */
 export async function readLayout(source: ArchiveSource): Promise<TenantLayout[]> {
   const [events, checkpoints, manifests] = await Promise.all(
-    ['events/', 'checkpoints/', 'manifests/'].map((p) => source.list(p)),
+    [ARCHIVE_PREFIX, CHECKPOINT_PREFIX, MANIFEST_PREFIX].map((p) => source.list(p)),
   )
   const eventKeys = new Set(events)
   const manifestKeys = new Set(manifests)
@@ -90,12 +89,12 @@ export async function readLayout(source: ArchiveSource): Promise<TenantLayout[]>
     const superseded = new Map<string, Set<string>>()
     for (const rest of evByTenant.get(dir) ?? []) {
       const [dtDir, name, ...more] = rest.split('/')
-      const dt = DT_RE.exec(dtDir!)?.[1]
+      const dt = parseDtDir(dtDir!)
       if (!dt || name === undefined)
         throw unexpected(tenant, `${relBase}/${dtDir}`, 'expected a dt=YYYY-MM-DD directory')
       const rel = `${relBase}/${rest}`
       if (!superseded.has(dt)) {
-        const m = `manifests/tenant=${dir}/dt=${dt}.json`
+        const m = manifestKey(tenant, dt)
         superseded.set(
           dt,
           manifestKeys.has(m) ? await supersededFiles(source, m, tenant, eventKeys) : new Set(),
@@ -112,9 +111,9 @@ export async function readLayout(source: ArchiveSource): Promise<TenantLayout[]>
     const cps: CheckpointFile[] = []
     for (const rest of cpByTenant.get(dir) ?? []) {
       const rel = `checkpoints/tenant=${dir}/${rest}`
-      const m = CHECKPOINT_FILE_RE.exec(rest)
-      if (!m) throw unexpected(tenant, rel, 'expected <seq>-<time>.json')
-      cps.push({ rel, seq: Number(m[1]), compactTime: m[2]! })
+      const name = parseCheckpointName(rest)
+      if (!name) throw unexpected(tenant, rel, 'expected <seq>-<time>.json')
+      cps.push({ rel, ...name })
     }
     cps.sort((a, b) => (a.rel < b.rel ? -1 : 1))
     out.push({ dir, tenant, events: files, checkpoints: cps })

@@ -17,12 +17,12 @@ import { type StoredEvent, storedEventSchema } from '../core/ingest/stored-event
 import { hashedContent, leafHashSync, linkHashSync } from '../core/integrity/chain'
 import {
   checkCheckpoint,
-  hex64,
   type PublicKeyDocument,
   type SignedCheckpoint,
   signedCheckpointSchema,
 } from '../core/integrity/checkpoint'
 import { verifyConsistency, verifyInclusion } from '../core/integrity/merkle'
+import { hexHash } from '../core/integrity/sha256'
 
 export const proofDocumentSchema = z.object({
   record: z.record(z.string(), z.unknown()),
@@ -31,10 +31,10 @@ export const proofDocumentSchema = z.object({
     .object({
       leaf_index: z.number().int().nonnegative(),
       tree_size: z.number().int().positive(),
-      hashes: z.array(hex64).max(64),
+      hashes: z.array(hexHash).max(64),
     })
     .strict(),
-  event: z.object({ leaf_hash: hex64.optional() }).passthrough().optional(),
+  event: z.object({ leaf_hash: hexHash.optional() }).passthrough().optional(),
 })
 
 export type ProofProblemKind =
@@ -55,9 +55,9 @@ export type ProofProblem = { kind: ProofProblemKind; message: string; expected?:
 export const consistencyAnswerSchema = z.object({
   from_size: z.number().int().positive(),
   to_size: z.number().int().positive(),
-  from_root: hex64,
-  to_root: hex64,
-  proof: z.array(hex64).max(128),
+  from_root: hexHash,
+  to_root: hexHash,
+  proof: z.array(hexHash).max(128),
 })
 
 export type ProofResult =

@@ -14,8 +14,23 @@ import { GENESIS_HASH } from '../../core/integrity/chain'
 import { filtersOf, searchQuerySchema } from '../../core/search/filters'
 import type { AppEnv } from '../../worker/context'
 import { requireAdminToken } from '../../worker/middleware/auth'
+import { percentile } from '../lib/stats'
 
 const operator = requireAdminToken()
+
+/** GET /__bench/pipeline-stats: a tenant's rows in D1, its archive segments and archived lines. */
+export type PipelineStats = {
+  n: number
+  ids: number
+  lo: number | null
+  hi: number | null
+  archived: number | null
+  pending: number | null
+  objects: number
+  archive: { lines: number; distinct_ids: number }
+  /** From receipt at the edge to the event's archive object being written (null: none yet). */
+  lag_ms: { p50: number | null; p99: number | null; max: number | null }
+}
 
 export const benchRoutes = new Hono<AppEnv>()
   .post('/__bench/accept', (c) => c.json({ accepted: [] }, 202))
@@ -87,7 +102,7 @@ export const benchRoutes = new Hono<AppEnv>()
       .bind(tenant)
       .all<{ lag: number }>()
     const l = lags.results.map((r) => r.lag)
-    const pct = (p: number) => l[Math.min(l.length - 1, Math.floor((p / 100) * l.length))] ?? null
+    const pct = (p: number) => (l.length > 0 ? percentile(l, p) : null)
     const archive = await countArchivedLines(c.env.ARCHIVE, tenant)
     return c.json({
       ...counts,

@@ -1,5 +1,5 @@
 // Finds closed partitions worth compacting by walking events/ from a cursor kept in R2
-// (`compaction-state/`), a bounded number of listing pages per run, so the cron's cost does not
+// (`compaction-state/`, core/archive/layout.ts), a bounded number of listing pages per run, so the cron's cost does not
 // grow with the archive's age; a finished sweep starts over, which picks up late events too.
 // Closed: dt older than today (UTC) minus `graceDays`.
 
@@ -8,13 +8,16 @@ import {
   compactPartition,
   DEFAULT_TARGET_BYTES,
   type Listed,
-  type Manifest,
   mergeGroups,
 } from './compaction'
-import { ARCHIVE_PREFIX, parseArchiveKey, partitionPrefix } from './layout'
+import {
+  ARCHIVE_PREFIX,
+  COMPACTION_STATE_KEY,
+  type Manifest,
+  parseArchiveKey,
+  partitionPrefix,
+} from './layout'
 import { readJson } from './r2'
-
-export const COMPACTION_STATE_KEY = 'compaction-state/cursor.json'
 
 type SweepState = { after: string; sweeps: number; last_sweep_at: string | null }
 

@@ -13,37 +13,24 @@
 //   DuckDB) cannot follow manifests: they keep one row per (tenant, dt, seq) (athena/query.ts,
 //   the events_v view), so the moment both sets are listed shows no event twice.
 import { createHash } from 'node:crypto'
-import { archiveObjectKey, parseObjectName, partitionPrefix } from './layout'
+import {
+  archiveObjectKey,
+  type Manifest,
+  type ManifestFile,
+  manifestKey,
+  parseObjectName,
+  partitionPrefix,
+} from './layout'
 import { gunzipLines, gzipLines, listAll, readJson } from './r2'
 
-export const MANIFEST_PREFIX = 'manifests/'
 export const DEFAULT_TARGET_BYTES = 4 * 1024 * 1024
 const MAX_FILES_PER_PART = 1000
 
-export type ManifestFile = {
-  key: string
-  lines: number
-  bytes: number
-  sha256: string
-  first_seq: number
-  last_seq: number
-}
-export type Manifest = {
-  tenant: string
-  dt: string
-  compacted_at: string
-  files: ManifestFile[]
-  superseded: string[]
-}
 export type CompactOptions = {
   /** Compressed input per part; a file at least half this size is left as it is. */
   targetBytes?: number
   /** Parts written per call (bounds one call's reads); the rest wait for the next sweep. */
   maxGroups?: number
-}
-
-export function manifestKey(tenant: string, dt: string): string {
-  return `${MANIFEST_PREFIX}tenant=${encodeURIComponent(tenant)}/dt=${dt}.json`
 }
 
 /**

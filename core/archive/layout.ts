@@ -1,12 +1,25 @@
-// Archive layout (a public contract, see README "Archive" and docs/integrity.md):
-//   events/tenant=<tenant>/dt=<YYYY-MM-DD>/<first seq>-<last seq>.ndjson.gz
-//   checkpoints/tenant=<tenant>/<seq>-<time, digits only>.json   (signed checkpoints)
-// - dt is the UTC date of occurred_at.
+// The archive's layout in R2 (and in the S3 mirror, under the same keys): every key rule, in one
+// file that every reader and writer imports (the consumer, compaction, the mirror, dead letters,
+// the verifier, Athena). A public contract (README "Archive", docs/archive.md):
+//   events/tenant=<tenant>/dt=<YYYY-MM-DD>/<first seq>-<last seq>.ndjson.gz   (12-digit seqs)
+//   checkpoints/tenant=<tenant>/<seq>-<time, digits only>.json                  (signed checkpoints)
+//   manifests/tenant=<tenant>/dt=<YYYY-MM-DD>.json                              (compaction)
+//   dead-letter/<YYYY-MM-DD>/<message id>.json, dead-letter-replayed/...        (parked messages)
+//   mirror-state/cursor.json, compaction-state/cursor.json                      (the jobs' cursors)
+// - dt is the UTC date of occurred_at; tenant names are URI-encoded in keys.
 // - Object names derive from the chain positions they hold, so a retried write overwrites
 //   the same object with the same bytes instead of adding a second copy.
+import { z } from 'zod'
+
 export const ARCHIVE_PREFIX = 'events/'
 export const CHECKPOINT_PREFIX = 'checkpoints/'
+export const MANIFEST_PREFIX = 'manifests/'
 export const DEAD_LETTER_PREFIX = 'dead-letter/'
+export const REPLAYED_PREFIX = 'dead-letter-replayed/'
+export const MIRROR_STATE_KEY = 'mirror-state/cursor.json'
+export const COMPACTION_STATE_KEY = 'compaction-state/cursor.json'
+/** What the S3 mirror copies (and what an archive copy for the verifier or DuckDB holds). */
+export const MIRRORED_PREFIXES = [ARCHIVE_PREFIX, CHECKPOINT_PREFIX, MANIFEST_PREFIX]
 
 const SEQ_WIDTH = 12
 
@@ -40,6 +53,13 @@ export function parseObjectName(name: string): { first: number; last: number } |
   return m ? { first: Number(m[1]), last: Number(m[2]) } : null
 }
 
+const DT_DIR_RE = /^dt=(\d{4}-\d{2}-\d{2})$/
+
+/** The day a partition directory (`dt=YYYY-MM-DD`) names, or null for another name. */
+export function parseDtDir(dir: string): string | null {
+  return DT_DIR_RE.exec(dir)?.[1] ?? null
+}
+
 const KEY_RE = /^events\/tenant=([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\/(.+)$/
 
 export function parseArchiveKey(key: string): { tenant: string; dt: string; name: string } | null {
@@ -52,3 +72,49 @@ export function parseArchiveKey(key: string): { tenant: string; dt: string; name
 export function checkpointObjectKey(cp: { tenant: string; seq: number; time: string }): string {
   return `${CHECKPOINT_PREFIX}tenant=${encodeURIComponent(cp.tenant)}/${padSeq(cp.seq)}-${cp.time.replace(/[-:.]/g, '')}.json`
 }
+
+const CHECKPOINT_NAME_RE = /^(\d{12})-(\d{8}T\d{9}Z)\.json$/
+
+/** The seq and compact time a checkpoint's object name states, or null for another name. */
+export function parseCheckpointName(name: string): { seq: number; compactTime: string } | null {
+  const m = CHECKPOINT_NAME_RE.exec(name)
+  return m ? { seq: Number(m[1]), compactTime: m[2]! } : null
+}
+
+export function manifestKey(tenant: string, dt: string): string {
+  return `${MANIFEST_PREFIX}tenant=${encodeURIComponent(tenant)}/dt=${dt}.json`
+}
+
+export const manifestFileSchema = z.object({
+  key: z.string().min(1),
+  lines: z.number(),
+  bytes: z.number(),
+  sha256: z.string(),
+  first_seq: z.number(),
+  last_seq: z.number(),
+})
+/** A compaction manifest (core/archive/compaction.ts states its invariants and read rule). */
+export const manifestSchema = z.object({
+  tenant: z.string(),
+  dt: z.string(),
+  compacted_at: z.string(),
+  files: z.array(manifestFileSchema),
+  superseded: z.array(z.string()),
+})
+export type ManifestFile = z.infer<typeof manifestFileSchema>
+export type Manifest = z.infer<typeof manifestSchema>
+
+/** Where a dead letter is parked, and where it goes once replayed. */
+export function deadLetterKey(failedAt: string, messageId: string): string {
+  return `${DEAD_LETTER_PREFIX}${failedAt.slice(0, 10)}/${messageId}.json`
+}
+
+export function replayedKey(deadLetterKey: string): string {
+  return `${REPLAYED_PREFIX}${deadLetterKey.slice(DEAD_LETTER_PREFIX.length)}`
+}
+
+/** The part of a manifest the read rule uses: all that the offline verifier reads of one. */
+export const manifestReadRuleSchema = z.object({
+  files: z.array(z.object({ key: z.string().min(1) })),
+  superseded: z.array(z.string()),
+})

@@ -11,8 +11,15 @@
 // Production also copies on R2 event notifications (mirrorObject); the reconciler is what
 // guarantees convergence, and the path that runs locally.
 
-import { manifestKey, readManifest } from './compaction'
-import { ARCHIVE_PREFIX, parseArchiveKey, parseObjectName } from './layout'
+import { readManifest } from './compaction'
+import {
+  ARCHIVE_PREFIX,
+  MIRROR_STATE_KEY,
+  MIRRORED_PREFIXES,
+  manifestKey,
+  parseArchiveKey,
+  parseObjectName,
+} from './layout'
 import { listAll, readJson } from './r2'
 import {
   deleteS3,
@@ -28,9 +35,6 @@ import {
 } from './s3-mirror'
 
 export { type MirrorEnv, mirrorOf } from './s3-mirror'
-
-export const MIRRORED_PREFIXES = ['events/', 'checkpoints/', 'manifests/']
-export const MIRROR_STATE_KEY = 'mirror-state/cursor.json'
 
 type MirrorState = { prefix: number; after: string; sweeps: number; last_sweep_at: string | null }
 const START: MirrorState = { prefix: 0, after: '', sweeps: 0, last_sweep_at: null }

@@ -9,15 +9,13 @@
 // under D1's 100-bound-parameter limit whatever the batch size.
 import { and, eq, sql } from 'drizzle-orm'
 import type { Chained } from '../integrity/chain'
-import { type Frontier, MerkleAccumulator } from '../integrity/merkle'
+import type { Frontier } from '../integrity/merkle'
 import type { Db } from './client'
+import type { SegmentRow } from './outbox'
 import { archiveSegments, chainHeads, chainLeaves, events } from './schema'
-import { LEAVES_PER_ROW, STORED_SUBTREE } from './tree'
-
-/** 5,000 leaf hashes (320 KB of hex) per row, well under D1's row size limit. */
+import { appendToStoredTree } from './tree'
 
 export type ChainHead = { seq: number; hash: string; frontier: Frontier }
-export type SegmentRow = typeof archiveSegments.$inferInsert
 
 /** The ids among `ids` already stored for the tenant (one query, ids as one JSON parameter). */
 export async function findExistingIds(db: Db, tenant: string, ids: string[]): Promise<Set<string>> {
@@ -63,7 +61,7 @@ function chunkByBytes(items: string[]): string[][] {
   return out
 }
 
-const INSERT_EVENTS_SQL = `
+export const INSERT_EVENTS_SQL = `
   INSERT INTO events (tenant, seq, id, occurred_at, received_at, action, actor_type, actor_id,
     target_type, target_id, parent_type, parent_id, source, outcome, correlation_id, ip, hash, body)
   SELECT json_extract(value, '$.tenant'), json_extract(value, '$.seq'), json_extract(value, '$.id'),
@@ -105,18 +103,8 @@ export async function commitEvents(
   const last = stored[stored.length - 1]
   if (!last) return 0
   const now = new Date().toISOString()
-  const tree = new MerkleAccumulator(prev?.frontier)
-  // Subtree roots completed while appending, kept in the row that holds their last leaf.
-  const rowNodes: Record<string, string>[] = []
-  for (const [i, leaf] of leaves.entries()) {
-    tree.append(Buffer.from(leaf, 'hex'), (start, size, hash) => {
-      if (size < STORED_SUBTREE) return
-      const row = Math.floor(i / LEAVES_PER_ROW)
-      rowNodes[row] ??= {}
-      rowNodes[row][`${start}:${size}`] = hash
-    })
-  }
-  const frontierJson = JSON.stringify(tree.frontier())
+  const tree = appendToStoredTree(prev?.frontier, stored[0]!.seq, leaves)
+  const frontierJson = JSON.stringify(tree.frontier)
   const headWrite = prev
     ? db
         .update(chainHeads)
@@ -129,17 +117,7 @@ export async function commitEvents(
         .values({ tenant, seq: last.seq, hash: last.hash, frontier: frontierJson, updatedAt: now })
   const inserts = eventInsertStatements(db, lines)
   const segmentInserts = segments.map((s) => prepared(db, db.insert(archiveSegments).values(s)))
-  const leafInserts: D1PreparedStatement[] = []
-  for (let i = 0; i < leaves.length; i += LEAVES_PER_ROW) {
-    const nodes = rowNodes[i / LEAVES_PER_ROW]
-    const row = {
-      tenant,
-      firstSeq: stored[i]!.seq,
-      leaves: leaves.slice(i, i + LEAVES_PER_ROW).join(''),
-      nodes: nodes ? JSON.stringify(nodes) : null,
-    }
-    leafInserts.push(prepared(db, db.insert(chainLeaves).values(row)))
-  }
+  const leafInserts = tree.rows.map((row) => prepared(db, db.insert(chainLeaves).values({ tenant, ...row })))
   // One D1 batch is one transaction: head, rows and outbox land together or not at all.
   const guard = prev
     ? [
@@ -162,51 +140,6 @@ export async function commitEvents(
 export function isWriteConflict(err: unknown): boolean {
   const msg = err instanceof Error ? `${err.message} ${String((err as { cause?: unknown }).cause ?? '')}` : ''
   return /UNIQUE constraint failed|PRIMARY KEY|constraint failed/i.test(msg)
-}
-
-export async function pendingSegments(db: Db, tenant: string, limit = 50) {
-  return db
-    .select()
-    .from(archiveSegments)
-    .where(and(eq(archiveSegments.status, 'pending'), eq(archiveSegments.tenant, tenant)))
-    .limit(limit)
-    .all()
-}
-
-export async function markSegmentWritten(db: Db, s: { tenant: string; dt: string; firstSeq: number }) {
-  const res = await db
-    .update(archiveSegments)
-    .set({ status: 'written', writtenAt: new Date().toISOString() })
-    .where(
-      and(
-        eq(archiveSegments.tenant, s.tenant),
-        eq(archiveSegments.dt, s.dt),
-        eq(archiveSegments.firstSeq, s.firstSeq),
-      ),
-    )
-    .run()
-  return res.meta.rows_written ?? 0
-}
-
-/** Bodies of a segment's events, in chain order, straight from D1. */
-export async function segmentBodies(
-  db: Db,
-  s: { tenant: string; dt: string; firstSeq: number; lastSeq: number },
-): Promise<string[]> {
-  const rows = await db
-    .select({ body: events.body })
-    .from(events)
-    .where(
-      and(
-        eq(events.tenant, s.tenant),
-        // The day's range walks the time index; seq has none (see file comment).
-        sql`${events.occurredAt} >= ${s.dt} AND ${events.occurredAt} < ${`${s.dt}T99`}`,
-        sql`${events.seq} BETWEEN ${s.firstSeq} AND ${s.lastSeq}`,
-      ),
-    )
-    .orderBy(events.seq)
-    .all()
-  return rows.map((r) => r.body)
 }
 
 export async function getEventBody(db: Db, tenant: string, id: string): Promise<string | null> {

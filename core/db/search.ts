@@ -4,6 +4,7 @@
 // with EXPLAIN QUERY PLAN.
 import { and, desc, eq, gte, lte, type SQL, sql } from 'drizzle-orm'
 import type { SearchFilters } from '../search/filters'
+import { newestFirstBy } from '../search/order'
 import type { Db } from './client'
 import { events } from './schema'
 
@@ -105,8 +106,6 @@ export async function searchEvents(db: Db, tenant: string, f: SearchFilters, lim
 function mergeNewestFirst<T extends { occurredAt: string; id: string }>(rows: T[]): T[] {
   const seen = new Set<string>()
   return rows
-    .sort((a, b) =>
-      a.occurredAt === b.occurredAt ? (a.id < b.id ? 1 : -1) : a.occurredAt < b.occurredAt ? 1 : -1,
-    )
+    .sort((a, b) => newestFirstBy(a.occurredAt, a.id, b.occurredAt, b.id))
     .filter((r) => !seen.has(r.id) && seen.add(r.id))
 }

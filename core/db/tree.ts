@@ -6,13 +6,54 @@
 // O(log n) subtree roots and O(STORED_SUBTREE) leaves however long the chain. Rows written before
 // subtree roots were kept have none: their ranges are read as leaves, as before.
 import { and, desc, eq, sql } from 'drizzle-orm'
-import { isPowerOfTwo, largestPowerOfTwoBelow, nodeHash, type RangeRoot } from '../integrity/merkle'
+import {
+  type Frontier,
+  isPowerOfTwo,
+  largestPowerOfTwoBelow,
+  MerkleAccumulator,
+  nodeHash,
+  type RangeRoot,
+} from '../integrity/merkle'
 import type { Db } from './client'
 import { chainLeaves } from './schema'
 
 export const STORED_SUBTREE = 256
-/** Leaves per chain_leaves row at most (core/db/events.ts writes them). */
+/** Leaves per chain_leaves row at most: 5,000 hashes (320 KB of hex), well under D1's row limit. */
 export const LEAVES_PER_ROW = 5000
+
+export type LeafRow = { firstSeq: number; leaves: string; nodes: string | null }
+
+/**
+ * Appends a committed run's leaves (hex, seqs from `firstSeq`) to the tree after `prev`: the new
+ * frontier, and the chain_leaves rows that hold them, each with the subtree roots of at least
+ * STORED_SUBTREE leaves that its leaves complete.
+ */
+export function appendToStoredTree(
+  prev: Frontier | undefined,
+  firstSeq: number,
+  leaves: readonly string[],
+): { frontier: Frontier; rows: LeafRow[] } {
+  const tree = new MerkleAccumulator(prev)
+  const rowNodes: Record<string, string>[] = []
+  for (const [i, leaf] of leaves.entries()) {
+    tree.append(Buffer.from(leaf, 'hex'), (start, size, hash) => {
+      if (size < STORED_SUBTREE) return
+      const row = Math.floor(i / LEAVES_PER_ROW)
+      rowNodes[row] ??= {}
+      rowNodes[row][`${start}:${size}`] = hash
+    })
+  }
+  const rows: LeafRow[] = []
+  for (let i = 0; i < leaves.length; i += LEAVES_PER_ROW) {
+    const nodes = rowNodes[i / LEAVES_PER_ROW]
+    rows.push({
+      firstSeq: firstSeq + i,
+      leaves: leaves.slice(i, i + LEAVES_PER_ROW).join(''),
+      nodes: nodes ? JSON.stringify(nodes) : null,
+    })
+  }
+  return { frontier: tree.frontier(), rows }
+}
 
 type Needs = { nodes: Map<string, { start: number; size: number }>; leaves: [number, number][] }
 

@@ -7,6 +7,7 @@
 // - Free-form values (`changes[].before/after`) are kept as JSON text so every column of the
 //   archive has one fixed type (what Athena's Hive JSON SerDe needs); the API decodes them.
 import { z } from '@hono/zod-openapi'
+import { hexHash } from '../integrity/sha256'
 import { compact } from '../objects'
 import {
   actionSchema,
@@ -64,14 +65,26 @@ export const pendingEventSchema = z
 export const storedEventSchema = pendingEventSchema
   .extend({
     seq: z.number().int().positive(),
-    prev_hash: z.string().regex(/^[0-9a-f]{64}$/),
-    hash: z.string().regex(/^[0-9a-f]{64}$/),
+    prev_hash: hexHash,
+    hash: hexHash,
   })
   .strict()
 
 export type PendingEvent = z.infer<typeof pendingEventSchema>
 export type StoredEvent = z.infer<typeof storedEventSchema>
 export type IngestFacts = z.infer<typeof ingestFactsSchema>
+
+/** What the edge knows of an ingest request: the key that posted it, its id, where it arrived. */
+export function ingestFacts(keyId: string, requestId: string, cf?: object): IngestFacts {
+  // request.cf is the platform's untyped bag (absent under some runtimes); take only strings.
+  const { colo, country } = (cf ?? {}) as { colo?: unknown; country?: unknown }
+  return {
+    key_id: keyId,
+    request_id: requestId,
+    ...(typeof colo === 'string' && colo ? { colo } : {}),
+    ...(typeof country === 'string' && country ? { country } : {}),
+  }
+}
 
 /**
  * Builds the record from a validated event. Optional fields are only set when present (never

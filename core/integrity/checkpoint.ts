@@ -8,16 +8,16 @@
 //   time lies outside its key's window is invalid even when the signature holds.
 import { z } from 'zod'
 import { canonicalBytes } from './chain'
+import { hexHash } from './sha256'
 
-export const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits')
 const isoTime = z.iso.datetime({ offset: false, precision: 3 })
 
 export const checkpointBodySchema = z
   .object({
     tenant: z.string().min(1),
     seq: z.number().int().nonnegative(),
-    hash: hex64,
-    root: hex64,
+    hash: hexHash,
+    root: hexHash,
     time: isoTime,
     key_id: z.string().min(1),
   })

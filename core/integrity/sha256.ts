@@ -4,6 +4,7 @@
 // short digest's cost), which matters when the verifier makes three digests per event. workerd and
 // older Node take createHash.
 import * as crypto from 'node:crypto'
+import { z } from 'zod'
 
 type OneShot = (alg: string, data: Uint8Array, enc: 'binary') => string
 const oneShot = (crypto as unknown as { hash?: OneShot }).hash
@@ -17,14 +18,19 @@ export function putBinary(b: Uint8Array, hash: string, at: number): void {
   for (let i = 0; i < 32; i++) b[at + i] = hash.charCodeAt(i)
 }
 
-/** Is this a 64-character hex hash (either case)? */
-export function isHexHash(hex: string): boolean {
-  return typeof hex === 'string' && /^[0-9a-f]{64}$/i.test(hex)
+/** The one text form of a hash (stored events, checkpoints, proofs): 64 lower-case hex digits. */
+export const HEX_HASH_RE = /^[0-9a-f]{64}$/
+
+export function isHexHash(hex: unknown): hex is string {
+  return typeof hex === 'string' && HEX_HASH_RE.test(hex)
 }
 
-/** The binary string of a 64-character hex hash. */
+/** The same rule for schemas. */
+export const hexHash = z.string().regex(HEX_HASH_RE, 'must be 64 lower-case hex digits')
+
+/** The binary string of a hex hash; as a decoder it takes upper-case digits too. */
 export function binaryOfHex(hex: string): string {
-  if (!isHexHash(hex)) throw new RangeError('a hash is 64 hex characters')
+  if (!isHexHash(hex.toLowerCase())) throw new RangeError('a hash is 64 hex characters')
   return Buffer.from(hex, 'hex').toString('latin1')
 }
 

@@ -1,8 +1,7 @@
 // Search filters of GET /v1/events, /v1/targets/:type/:id/events and /v1/export: defined once.
 import { z } from '@hono/zod-openapi'
 import { ACTOR_TYPES, timestampSchema } from '../ingest/event-schema'
-
-export const SEARCH_MAX_LIMIT = 1000
+import { pageLimitSchema } from '../limits'
 
 const bool = z
   .enum(['true', 'false', '1', '0'])
@@ -49,7 +48,7 @@ function refineFilters(f: FilterOut, ctx: z.RefinementCtx) {
 export type SearchFilters = FilterOut
 
 export const pageShape = {
-  limit: z.coerce.number().int().min(1).max(SEARCH_MAX_LIMIT).default(100),
+  limit: pageLimitSchema,
   cursor: z.string().max(512).optional(),
 }
 

@@ -12,7 +12,8 @@ import type { Db } from '../db/client'
 import { type PageKey, searchEvents } from '../db/search'
 import type { StoredEvent } from '../ingest/stored-event'
 import type { SearchFilters } from './filters'
-import { matchesFilters, newestFirst } from './match'
+import { matchesFilters } from './match'
+import { newestFirst } from './order'
 
 export type HistoryOptions = {
   cutoff: string

@@ -3,6 +3,7 @@
 import type { PageKey } from '../db/search'
 import type { StoredEvent } from '../ingest/stored-event'
 import type { SearchFilters } from './filters'
+import { newestFirstBy } from './order'
 
 export function matchesFilters(e: StoredEvent, f: SearchFilters, after?: PageKey): boolean {
   if (f.actor_id !== undefined && e.actor.id !== f.actor_id) return false
@@ -27,14 +28,6 @@ export function matchesFilters(e: StoredEvent, f: SearchFilters, after?: PageKey
   if (f.ip !== undefined && e.context?.ip !== f.ip) return false
   if (f.since !== undefined && e.occurred_at < f.since) return false
   if (f.until !== undefined && e.occurred_at > f.until) return false
-  if (after && !(e.occurred_at < after.t || (e.occurred_at === after.t && e.id < after.id))) return false
+  if (after && newestFirstBy(after.t, after.id, e.occurred_at, e.id) >= 0) return false
   return true
-}
-
-export function newestFirst(
-  a: { occurred_at: string; id: string },
-  b: { occurred_at: string; id: string },
-): number {
-  if (a.occurred_at !== b.occurred_at) return a.occurred_at < b.occurred_at ? 1 : -1
-  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0
 }

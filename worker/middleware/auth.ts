@@ -6,6 +6,7 @@ import { database } from '../../core/db/client'
 import { type ApiKeyRecord, findKeyByHash, type Scope } from '../../core/db/keys'
 import { settings } from '../../core/env'
 import { DomainError, forbidden, unauthorized } from '../../core/errors'
+import { secretHash } from '../../core/keys/api-keys'
 import type { AppEnv, Auth } from '../context'
 
 export const KEY_CACHE_TTL_MS = 5_000
@@ -13,13 +14,6 @@ const MAX_CACHE = 10_000
 const cache = new Map<string, { rec: (ApiKeyRecord & { keyHash: string }) | null; expires: number }>()
 
 const enc = new TextEncoder()
-
-export async function sha256Hex(s: string): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', enc.encode(s)))
-  let out = ''
-  for (const b of d) out += b.toString(16).padStart(2, '0')
-  return out
-}
 
 function constantTimeEqual(a: string, b: string): boolean {
   const x = enc.encode(a)
@@ -30,7 +24,7 @@ function constantTimeEqual(a: string, b: string): boolean {
 
 let adminHash: { token: string; hash: string } | undefined
 async function adminTokenHash(token: string): Promise<string> {
-  if (adminHash?.token !== token) adminHash = { token, hash: await sha256Hex(token) }
+  if (adminHash?.token !== token) adminHash = { token, hash: await secretHash(token) }
   return adminHash.hash
 }
 
@@ -57,7 +51,7 @@ async function resolve(c: {
   const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
   if (!m) throw unauthorized('Send an API key as "Authorization: Bearer <key>".')
   const token = m[1]!
-  const tokenHash = await sha256Hex(token)
+  const tokenHash = await secretHash(token)
   const admin = settings(c.env).adminToken
   if (admin && constantTimeEqual(tokenHash, await adminTokenHash(admin))) return { kind: 'admin-token' }
   const rec = await lookup(c.env.DB, tokenHash)
@@ -98,8 +92,13 @@ export function requireAdminToken() {
   })
 }
 
-/** The tenant of the authenticated key; routes that accept the admin token must not call it. */
-export function tenantOf(auth: Auth): string {
+/** The authenticated tenant key; routes that accept the admin token must not call it. */
+export function keyOf(auth: Auth): Extract<Auth, { kind: 'key' }> {
   if (auth.kind !== 'key') throw new DomainError('forbidden', 'This operation needs a tenant API key.')
-  return auth.tenant
+  return auth
+}
+
+/** The tenant of the authenticated key (see keyOf). */
+export function tenantOf(auth: Auth): string {
+  return keyOf(auth).tenant
 }

@@ -1,10 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { listDeadLetters, replayDeadLetters } from '../../queue-consumer/dead-letter'
+import { listDeadLetters, replayDeadLetters } from '../../core/dead-letters'
+import { pageLimitSchema } from '../../core/limits'
 import { requireAdminToken } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
 
 const operatorOnly = requireAdminToken()
-const limitQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) })
+const limitQuery = z.object({ limit: pageLimitSchema })
 
 export const adminRoutes = router()
   .openapi(
@@ -25,7 +26,9 @@ export const adminRoutes = router()
         403: problemResponse('Not allowed'),
       },
     }),
-    async (c) => c.json(await listDeadLetters(c.env, c.req.valid('query').limit), 200),
+    async function listLetters(c) {
+      return c.json(await listDeadLetters(c.env, c.req.valid('query').limit), 200)
+    },
   )
   .openapi(
     createRoute({
@@ -45,5 +48,7 @@ export const adminRoutes = router()
         403: problemResponse('Not allowed'),
       },
     }),
-    async (c) => c.json(await replayDeadLetters(c.env, c.req.valid('query').limit), 200),
+    async function replayLetters(c) {
+      return c.json(await replayDeadLetters(c.env, c.req.valid('query').limit), 200)
+    },
   )

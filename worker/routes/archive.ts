@@ -22,7 +22,9 @@ export const archiveRoutes = router()
         ...errors,
       },
     }),
-    async (c) => c.json((await mirrorStatus(c.env)) as unknown as Record<string, never>, 200),
+    async function getArchiveStatus(c) {
+      return c.json((await mirrorStatus(c.env)) as unknown as Record<string, never>, 200)
+    },
   )
   .openapi(
     createRoute({
@@ -41,7 +43,7 @@ export const archiveRoutes = router()
         ...errors,
       },
     }),
-    async (c) => {
+    async function compactArchive(c) {
       const { manifests, failed } = await compactClosedDays(c.env.ARCHIVE, {
         graceDays: c.req.valid('query').grace_days,
       })
@@ -66,12 +68,8 @@ export const archiveRoutes = router()
         ...errors,
       },
     }),
-    async (c) =>
-      c.json(
-        (await reconcileMirror(c.env, { maxCopies: c.req.valid('query').max })) as unknown as Record<
-          string,
-          never
-        >,
-        200,
-      ),
+    async function reconcileArchive(c) {
+      const report = await reconcileMirror(c.env, { maxCopies: c.req.valid('query').max })
+      return c.json(report as unknown as Record<string, never>, 200)
+    },
   )

@@ -35,4 +35,6 @@ fetch('/openapi.json').then((r) => r.json()).then((doc) => {
 })
 </script></body></html>`
 
-export const docsRoutes = new Hono<AppEnv>().get('/docs', (c) => c.html(PAGE))
+export const docsRoutes = new Hono<AppEnv>().get('/docs', function docsPage(c) {
+  return c.html(PAGE)
+})

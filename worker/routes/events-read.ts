@@ -26,7 +26,7 @@ export const readRoutes = router().openapi(
       404: problemResponse('No such event in this tenant'),
     },
   }),
-  async (c) => {
+  async function getEvent(c) {
     const { id } = c.req.valid('param')
     const tenant = tenantOf(c.get('auth'))
     const body = await getEventBody(database(c.env.DB), tenant, id)

@@ -67,7 +67,7 @@ export const searchRoutes = router()
         ...errors,
       },
     }),
-    async (c) => {
+    async function searchEvents(c) {
       const q = c.req.valid('query')
       return c.json(await page(c, filtersOf(q), q.limit, q.cursor), 200)
     },
@@ -89,7 +89,7 @@ export const searchRoutes = router()
         ...errors,
       },
     }),
-    async (c) => {
+    async function targetHistory(c) {
       const { type, id } = c.req.valid('param')
       const q = c.req.valid('query')
       const filters = filtersOf({ ...q, target_type: type, target_id: id })

@@ -37,7 +37,7 @@ export const exportRoutes = router().openapi(
       403: problemResponse('Key lacks events:read'),
     },
   }),
-  async (c) => {
+  async function exportEvents(c) {
     const q = c.req.valid('query')
     const filters = filtersOf(q)
     const tenant = tenantOf(c.get('auth'))

@@ -2,40 +2,38 @@ import { z } from '@hono/zod-openapi'
 import { Hono } from 'hono'
 import { uuidv7 } from '../../core/ids'
 import { eventInputSchema } from '../../core/ingest/event-schema'
-import { toPendingEvent } from '../../core/ingest/stored-event'
+import { ingestFacts, toPendingEvent } from '../../core/ingest/stored-event'
 import { validateEvents } from '../../core/ingest/validate-events'
 import { LIMITS } from '../../core/limits'
 import type { AppEnv } from '../context'
 import { enqueueEvents } from '../ingest/enqueue'
 import { checkMediaType, FORMAT_CHOICES, selectFormat } from '../ingest/formats'
 import { parseJson, readBodyText } from '../ingest/read-body'
-import { requireScope, tenantOf } from '../middleware/auth'
+import { keyOf, requireScope } from '../middleware/auth'
 import type { router } from '../openapi'
 import { bearerSecurity, problemResponse } from '../openapi'
 
 const acceptedSchema = z.object({ accepted: z.array(z.object({ id: z.string() })) }).openapi('Accepted')
 
-export const ingestRoutes = new Hono<AppEnv>().post('/v1/events', requireScope('events:write'), async (c) => {
-  const tenant = tenantOf(c.get('auth'))
-  const contentType = c.req.header('content-type')
-  const format = selectFormat(c.req.query('format'), c.req.raw.headers)
-  checkMediaType(format, contentType)
-  const body = parseJson(await readBodyText(c.req.raw, LIMITS.maxBodyBytes))
-  const now = Date.now()
-  const decoded = format.decode(body, { headers: c.req.raw.headers, tenant })
-  const valid = validateEvents(decoded.events, { now, batch: decoded.batch })
-  const cf = c.req.raw.cf as { colo?: string; country?: string } | undefined
-  const ingest = {
-    key_id: c.get('auth').kind === 'key' ? (c.get('auth') as { keyId: string }).keyId : 'admin',
-    request_id: c.get('requestId'),
-    ...(cf?.colo ? { colo: cf.colo } : {}),
-    ...(cf?.country ? { country: cf.country } : {}),
-  }
-  const receivedAt = new Date(now).toISOString()
-  const pending = valid.map((e) => toPendingEvent(e, tenant, receivedAt, ingest, e.id ?? uuidv7(now)))
-  const accepted = await enqueueEvents(c.env.EVENTS_QUEUE, tenant, pending, { batch: decoded.batch })
-  return c.json({ accepted: accepted.map((id) => ({ id })) }, 202)
-})
+export const ingestRoutes = new Hono<AppEnv>().post(
+  '/v1/events',
+  requireScope('events:write'),
+  async function ingestEvents(c) {
+    const { tenant, keyId } = keyOf(c.get('auth'))
+    const contentType = c.req.header('content-type')
+    const format = selectFormat(c.req.query('format'), c.req.raw.headers)
+    checkMediaType(format, contentType)
+    const body = parseJson(await readBodyText(c.req.raw, LIMITS.maxBodyBytes))
+    const now = Date.now()
+    const decoded = format.decode(body, { headers: c.req.raw.headers, tenant })
+    const valid = validateEvents(decoded.events, { now, batch: decoded.batch })
+    const ingest = ingestFacts(keyId, c.get('requestId'), c.req.raw.cf)
+    const receivedAt = new Date(now).toISOString()
+    const pending = valid.map((e) => toPendingEvent(e, tenant, receivedAt, ingest, e.id ?? uuidv7(now)))
+    const accepted = await enqueueEvents(c.env.EVENTS_QUEUE, tenant, pending, { batch: decoded.batch })
+    return c.json({ accepted: accepted.map((id) => ({ id })) }, 202)
+  },
+)
 
 /** Documents the ingest route, which reads its body itself (size limits, formats). */
 export function documentIngest(app: ReturnType<typeof router>) {

@@ -1,19 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import { checkpointCovering, listCheckpoints } from '../../core/db/checkpoints'
+import { listCheckpoints } from '../../core/db/checkpoints'
 import { database } from '../../core/db/client'
-import { getChainHead, getEventBody } from '../../core/db/events'
-import { withStoredTree } from '../../core/db/tree'
-import { notFound } from '../../core/errors'
-import type { StoredEvent } from '../../core/ingest/stored-event'
-import { hashedContent, leafHash } from '../../core/integrity/chain'
-import {
-  consistencyPath,
-  inclusionPath,
-  verifyConsistency,
-  verifyInclusion,
-} from '../../core/integrity/merkle'
+import { keyRing } from '../../core/integrity/issue-checkpoint'
+import { consistencyProofOf, inclusionProofOf } from '../../core/integrity/proofs'
 import { publicKeyDocument } from '../../core/integrity/signing-keys'
-import { issueCheckpoint, keyRing } from '../../queue-consumer/checkpoints'
+import { pageLimitSchema } from '../../core/limits'
 import { recordRead } from '../audit-reads'
 import { requireScope, tenantOf } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
@@ -33,7 +24,7 @@ export const integrityRoutes = router()
       summary: 'Public keys that sign checkpoints, with ids and validity periods',
       responses: { 200: { description: 'Key document', content: { 'application/json': { schema: json } } } },
     }),
-    async (c) => {
+    async function getSigningKeys(c) {
       c.header('cache-control', 'public, max-age=300')
       return c.json(publicKeyDocument(await keyRing(c.env)) as unknown as Record<string, never>, 200)
     },
@@ -46,7 +37,7 @@ export const integrityRoutes = router()
       summary: "The tenant's signed checkpoints, newest first",
       security: bearerSecurity,
       middleware: [requireScope('events:read')] as const,
-      request: { query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict() },
+      request: { query: z.object({ limit: pageLimitSchema }).strict() },
       responses: {
         200: {
           description: 'Checkpoints',
@@ -56,7 +47,7 @@ export const integrityRoutes = router()
         ...readErrors,
       },
     }),
-    async (c) => {
+    async function listTenantCheckpoints(c) {
       const tenant = tenantOf(c.get('auth'))
       const data = await listCheckpoints(database(c.env.DB), tenant, c.req.valid('query').limit)
       return c.json({ data: data as unknown as Record<string, never>[] }, 200)
@@ -79,36 +70,11 @@ export const integrityRoutes = router()
         ...readErrors,
       },
     }),
-    async (c) => {
+    async function getProof(c) {
       const { id } = c.req.valid('param')
-      const tenant = tenantOf(c.get('auth'))
-      const db = database(c.env.DB)
-      const body = await getEventBody(db, tenant, id)
-      if (!body) throw notFound(`No event "${id}".`)
-      const event = JSON.parse(body) as StoredEvent
-      const leaf = await leafHash(hashedContent(event))
-      const checkpoint =
-        (await checkpointCovering(db, tenant, event.seq)) ?? (await issueCheckpoint(c.env, tenant))
-      if (!checkpoint || checkpoint.seq < event.seq) throw new Error(`no checkpoint covers seq ${event.seq}`)
-      const m = event.seq - 1
-      const { hashes, stored } = await withStoredTree(db, tenant, (rr) => ({
-        hashes: inclusionPath(m, checkpoint.seq, rr),
-        stored: rr(m, m + 1),
-      }))
-      if (stored !== leaf || !verifyInclusion(leaf, m, checkpoint.seq, hashes, checkpoint.root)) {
-        throw new Error(`stored tree of ${tenant} does not prove seq ${event.seq}`)
-      }
+      const proof = await inclusionProofOf(c.env, database(c.env.DB), tenantOf(c.get('auth')), id)
       recordRead(c, 'audit_log.read', { type: 'audit_event', id }, { event_id: id, proof: true })
-      return c.json(
-        {
-          event: { id, seq: event.seq, leaf_hash: leaf, hash: event.hash, prev_hash: event.prev_hash },
-          // The exact stored record (as archived), which is what the leaf hash covers.
-          record: event,
-          checkpoint,
-          inclusion_proof: { leaf_index: event.seq - 1, tree_size: checkpoint.seq, hashes },
-        } as unknown as Record<string, never>,
-        200,
-      )
+      return c.json(proof as unknown as Record<string, never>, 200)
     },
   )
   .openapi(
@@ -134,19 +100,9 @@ export const integrityRoutes = router()
         ...readErrors,
       },
     }),
-    async (c) => {
+    async function getConsistency(c) {
       const { from, to } = c.req.valid('query')
-      const tenant = tenantOf(c.get('auth'))
-      const db = database(c.env.DB)
-      const length = (await getChainHead(db, tenant))?.seq ?? 0
-      if (length < to) throw notFound(`The chain of this tenant has ${length} events, fewer than ${to}.`)
-      const { proof, fromRoot, toRoot } = await withStoredTree(db, tenant, (rr) => ({
-        proof: consistencyPath(from, to, rr),
-        fromRoot: rr(0, from),
-        toRoot: rr(0, to),
-      }))
-      if (!verifyConsistency(from, to, proof, fromRoot, toRoot))
-        throw new Error(`stored tree of ${tenant} is inconsistent`)
-      return c.json({ from_size: from, to_size: to, from_root: fromRoot, to_root: toRoot, proof }, 200)
+      const proof = await consistencyProofOf(database(c.env.DB), tenantOf(c.get('auth')), from, to)
+      return c.json(proof, 200)
     },
   )

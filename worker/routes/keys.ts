@@ -1,17 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { database } from '../../core/db/client'
-import { getKey, insertKey, listKeys, revokeKey, SCOPES } from '../../core/db/keys'
+import { getKey, listKeys, revokeKey, SCOPES } from '../../core/db/keys'
 import { forbidden, notFound } from '../../core/errors'
-import { randomToken } from '../../core/ids'
-import { forgetCachedKey, requireScope, sha256Hex } from '../middleware/auth'
+import { mintApiKey, tenantSchema } from '../../core/keys/api-keys'
+import { forgetCachedKey, requireScope } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
-
-export const tenantSchema = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
-    'must be 1-128 characters of A-Z a-z 0-9 . _ - (starting alphanumeric)',
-  )
 
 const keySchema = z
   .object({
@@ -73,21 +66,13 @@ export const keysRoutes = router()
         403: problemResponse('Not allowed'),
       },
     }),
-    async (c) => {
+    async function createKey(c) {
       const body = c.req.valid('json')
       const auth = c.get('auth')
       if (auth.kind === 'key' && auth.tenant !== body.tenant) {
         throw forbidden('A tenant admin key can only mint keys for its own tenant.')
       }
-      const key = `alk_${randomToken(32)}`
-      const rec = await insertKey(database(c.env.DB), {
-        id: `key_${randomToken(12)}`,
-        tenant: body.tenant,
-        name: body.name,
-        scopes: [...new Set(body.scopes)],
-        keyHash: await sha256Hex(key),
-        prefix: key.slice(0, 12),
-      })
+      const { record: rec, key } = await mintApiKey(database(c.env.DB), body)
       return c.json({ id: rec.id, key, tenant: rec.tenant, scopes: rec.scopes, name: rec.name }, 201)
     },
   )
@@ -108,7 +93,7 @@ export const keysRoutes = router()
         403: problemResponse('Not allowed'),
       },
     }),
-    async (c) => {
+    async function listApiKeys(c) {
       const auth = c.get('auth')
       const keys = await listKeys(database(c.env.DB), auth.kind === 'key' ? auth.tenant : undefined)
       return c.json({ data: keys.map(toView) }, 200)
@@ -130,7 +115,7 @@ export const keysRoutes = router()
         404: problemResponse('No such key'),
       },
     }),
-    async (c) => {
+    async function revokeApiKey(c) {
       const { id } = c.req.valid('param')
       const auth = c.get('auth')
       const db = database(c.env.DB)

@@ -116,7 +116,7 @@ describe('key ring and rotation', () => {
       /SIGNING_KEYS is invalid/,
     )
     // The command that makes the public-only entry from the secret one.
-    const retired = spawnSync(process.execPath, ['scripts/retire-signing-key.mjs', JSON.stringify(k1)], {
+    const retired = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/retire-signing-key.ts', JSON.stringify(k1)], {
       encoding: 'utf8',
     })
     expect(retired.status).toBe(0)

@@ -14,19 +14,45 @@ const env = {
   CI: 'true',
 }
 
-/** The SQLite file behind the local D1 database of a state directory. */
-export function d1File(state) {
-  const dir = resolve(state, 'v3/d1/miniflare-D1DatabaseObject')
-  const files = readdirSync(dir).filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite')
-  if (files.length !== 1) throw new Error(`expected one D1 database in ${dir}, found ${files.join(', ')}`)
-  return resolve(dir, files[0])
+export type WorkerServer = {
+  url: string
+  /** The state directory (`--persist-to`). */
+  state: string
+  /** Every non-blank line wrangler and the Worker printed so far. */
+  logs: string[]
+  stop(): Promise<void>
 }
 
-export function freePort() {
-  return new Promise((res) => {
+export type WorkerOptions = {
+  /** Start from an empty state directory (default true). */
+  fresh?: boolean
+  /** Bind the queue consumers (default true). */
+  consumers?: boolean
+  /** Runs after the migrations, before the Worker starts, with the local D1 database's file. */
+  beforeStart?: (d1File: string) => unknown
+  /** Extra Worker variables, next to ADMIN_TOKEN. */
+  vars?: Record<string, string>
+}
+
+/** The SQLite file behind the local D1 database of a state directory. */
+export function d1File(state: string): string {
+  const dir = resolve(state, 'v3/d1/miniflare-D1DatabaseObject')
+  const files = readdirSync(dir).filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite')
+  const [file] = files
+  if (files.length !== 1 || file === undefined)
+    throw new Error(`expected one D1 database in ${dir}, found ${files.join(', ')}`)
+  return resolve(dir, file)
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => res(port))
+      const address = s.address()
+      if (address === null || typeof address === 'string') {
+        s.close(() => rej(new Error(`no TCP port to listen on: ${address}`)))
+        return
+      }
+      s.close(() => res(address.port))
     })
   })
 }
@@ -35,7 +61,10 @@ export function freePort() {
  * `consumers: false` serves the same Worker without its queue consumers bound, so the edge
  * ingest path is measured alone (in production consumers run in their own invocations).
  */
-export async function startWorker(name, { fresh = true, consumers = true, beforeStart, vars = {} } = {}) {
+export async function startWorker(
+  name: string,
+  { fresh = true, consumers = true, beforeStart, vars = {} }: WorkerOptions = {},
+): Promise<WorkerServer> {
   const state = resolve('bench/.state', name)
   if (fresh) rmSync(state, { recursive: true, force: true })
   mkdirSync(state, { recursive: true })
@@ -83,8 +112,8 @@ export async function startWorker(name, { fresh = true, consumers = true, before
     ],
     { env, stdio: ['ignore', 'pipe', 'pipe'] },
   )
-  const logs = []
-  const onData = (d) => {
+  const logs: string[] = []
+  const onData = (d: Buffer) => {
     for (const line of d.toString().split('\n')) if (line.trim()) logs.push(line)
   }
   child.stdout.on('data', onData)
@@ -107,7 +136,7 @@ export async function startWorker(name, { fresh = true, consumers = true, before
     logs,
     async stop() {
       child.kill('SIGTERM')
-      await new Promise((r) => {
+      await new Promise<void>((r) => {
         const t = setTimeout(() => {
           child.kill('SIGKILL')
           r()
@@ -121,17 +150,22 @@ export async function startWorker(name, { fresh = true, consumers = true, before
   }
 }
 
-export async function mintKey(url, tenant, scopes = ['events:write', 'events:read']) {
+export async function mintKey(
+  url: string,
+  tenant: string,
+  scopes: string[] = ['events:write', 'events:read'],
+): Promise<string> {
   const res = await fetch(`${url}/v1/keys`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
     body: JSON.stringify({ tenant, scopes }),
   })
   if (res.status !== 201) throw new Error(`mint key: ${res.status} ${await res.text()}`)
-  return (await res.json()).key
+  return ((await res.json()) as { key: string }).key
 }
 
-export function sampleEvent(i, extra = {}) {
+/** One event v1 as a client posts it (`extra` adds or replaces fields; undefined drops one). */
+export function sampleEvent(i: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     id: `bench-${i}`,
     occurred_at: new Date(Date.now() - 60_000).toISOString(),
@@ -145,10 +179,13 @@ export function sampleEvent(i, extra = {}) {
   }
 }
 
-export function table(rows) {
-  const cols = Object.keys(rows[0])
+/** Prints rows as an aligned text table, the first row's keys as the header. */
+export function table(rows: Record<string, unknown>[]): void {
+  const [first] = rows
+  if (!first) throw new Error('a table needs at least one row')
+  const cols = Object.keys(first)
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)))
-  const line = (vals) => vals.map((v, i) => String(v).padEnd(width[i])).join('  ')
+  const line = (vals: unknown[]) => vals.map((v, i) => String(v).padEnd(width[i] ?? 0)).join('  ')
   console.log(line(cols))
   console.log(line(width.map((w) => '-'.repeat(w))))
   for (const r of rows) console.log(line(cols.map((c) => r[c])))

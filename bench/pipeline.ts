@@ -1,13 +1,14 @@
 // bench:pipeline — sustained end-to-end rate (accepted at the edge until present in both D1 and
 // the R2 archive) and lag, next to a raw D1 batch insert of the same rows in the same Worker.
 // Afterwards every accepted id must be stored exactly once in D1 and archived exactly once.
-import { ADMIN_TOKEN, mintKey, sampleEvent, startWorker, table } from './lib/worker-server.mjs'
+import { ADMIN_TOKEN, mintKey, sampleEvent, startWorker, table } from './lib/worker-server'
+import type { PipelineStats } from './worker/routes'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000)
 const BATCH = 100
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4)
 
-async function pool(total, worker) {
+async function pool(total: number, worker: (i: number) => Promise<void>): Promise<void> {
   let next = 0
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -17,7 +18,7 @@ async function pool(total, worker) {
 }
 
 const batches = EVENTS / BATCH
-const bodyFor = (b, prefix) =>
+const bodyFor = (b: number, prefix: string) =>
   JSON.stringify({
     events: Array.from({ length: BATCH }, (_, i) =>
       sampleEvent(b * BATCH + i, { id: `${prefix}-${b * BATCH + i}` }),
@@ -26,25 +27,26 @@ const bodyFor = (b, prefix) =>
 
 const server = await startWorker('pipeline')
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
+const pipelineStats = async () =>
+  (await (
+    await fetch(`${server.url}/__bench/pipeline-stats?tenant=bench-pipeline`, { headers: admin })
+  ).json()) as PipelineStats
 try {
   const key = await mintKey(server.url, 'bench-pipeline')
   const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' }
-  const accepted = new Set()
+  const accepted = new Set<string>()
   const t0 = performance.now()
   await pool(batches, async (b) => {
     const res = await fetch(`${server.url}/v1/events`, { method: 'POST', headers, body: bodyFor(b, 'pl') })
     if (res.status !== 202) throw new Error(`POST ${res.status}: ${await res.text()}`)
-    for (const a of (await res.json()).accepted) accepted.add(a.id)
+    for (const a of ((await res.json()) as { accepted: { id: string }[] }).accepted) accepted.add(a.id)
   })
   const postedMs = performance.now() - t0
-  let stats
   const deadline = Date.now() + 300_000
   for (;;) {
-    stats = await (
-      await fetch(`${server.url}/__bench/pipeline-stats?tenant=bench-pipeline`, { headers: admin })
-    ).json()
+    const stats = await pipelineStats()
     if (
-      (stats.n >= accepted.size && stats.pending === 0 && stats.archived >= accepted.size) ||
+      (stats.n >= accepted.size && stats.pending === 0 && (stats.archived ?? 0) >= accepted.size) ||
       Date.now() > deadline
     )
       break
@@ -60,16 +62,14 @@ try {
       body: JSON.stringify({
         tenant: 'bench-raw',
         start: b * BATCH,
-        events: JSON.parse(bodyFor(b, 'raw')).events,
+        events: (JSON.parse(bodyFor(b, 'raw')) as { events: unknown[] }).events,
       }),
     })
     if (res.status !== 200) throw new Error(`raw insert ${res.status}: ${await res.text()}`)
   })
   const rawMs = performance.now() - r0
 
-  const final = await (
-    await fetch(`${server.url}/__bench/pipeline-stats?tenant=bench-pipeline`, { headers: admin })
-  ).json()
+  const final = await pipelineStats()
   const pipelineRate = (accepted.size / pipelineMs) * 1000
   const rawRate = (EVENTS / rawMs) * 1000
   table([

@@ -2,7 +2,10 @@
 // http://localhost:$PORT, 8787) and ADMIN_TOKEN (default: the one in .dev.vars).
 import { existsSync, readFileSync } from 'node:fs'
 
-export function adminApi() {
+/** Prints the JSON answer of one call, then exits: 0 when the Worker answered 2xx, else 1. */
+export type AdminCall = (method: 'GET' | 'POST', path: string) => Promise<never>
+
+export function adminApi(): AdminCall {
   const base = process.env.AUDIT_LOG_URL ?? `http://localhost:${process.env.PORT ?? 8787}`
   let token = process.env.ADMIN_TOKEN
   if (!token && existsSync('.dev.vars'))

@@ -1,9 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S npx tsx
 // npm run keys:new -- <key id> [not_before]
 // Prints one SIGNING_KEYS entry (a fresh random Ed25519 seed) and its public key. Append the
 // entry to the JSON array stored with `wrangler secret put SIGNING_KEYS`; see docs/integrity.md.
 import { randomBytes } from 'node:crypto'
-import { publicKeyOf } from './lib/ed25519.mjs'
+import { publicKeyOf } from './lib/ed25519'
 
 const [id, notBefore = new Date().toISOString()] = process.argv.slice(2)
 if (!id || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) {

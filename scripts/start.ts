@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S npx tsx
 // Runs the whole system locally: creates .dev.vars from the example when missing, applies the
 // D1 migrations to the local database, then serves the Worker (API, queue consumers, cron) with
 // wrangler on http://localhost:$PORT (8787 by default). State lives under .wrangler/state.
@@ -33,5 +33,5 @@ const dev = spawn(
   ],
   { stdio: 'inherit', env },
 )
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => dev.kill(sig))
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => dev.kill(sig))
 dev.on('exit', (code) => process.exit(code ?? 0))

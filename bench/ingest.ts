@@ -1,12 +1,13 @@
 // bench:ingest — request and event rates of POST /v1/events against the bare 202 route of the
 // same Worker, on loopback, plus D1 rows written per stored event.
-import autocannon from 'autocannon'
-import { mintKey, sampleEvent, startWorker, table } from './lib/worker-server.mjs'
+import autocannon, { type Options, type Result } from 'autocannon'
+import { median } from './lib/stats'
+import { mintKey, sampleEvent, startWorker, table } from './lib/worker-server'
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 8)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16)
 
-function run(opts) {
+function run(opts: Options): Promise<Result> {
   return new Promise((resolve, reject) => {
     autocannon({ duration: DURATION, connections: CONNECTIONS, ...opts }, (err, r) =>
       err ? reject(err) : resolve(r),
@@ -31,7 +32,7 @@ try {
   // Rounds interleave the three routes, so a slow spell of this shared machine hits all of them;
   // the ratios reported are each round's, and their median.
   const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
-  const rounds = []
+  const rounds: { bare: Result; one: Result; hundred: Result }[] = []
   for (let r = 0; r < ROUNDS; r++) {
     const bare = await run({ url: `${server.url}/__bench/accept`, method: 'POST', headers, body: single })
     const one = await run({ url: `${server.url}/v1/events`, method: 'POST', headers, body: single })
@@ -40,17 +41,16 @@ try {
       ['single', one],
       ['batch', hundred],
       ['bare', bare],
-    ]) {
+    ] as const) {
       if (x.non2xx > 0 || x.errors > 0)
         console.warn(`${name}: ${x.non2xx} non-2xx responses, ${x.errors} errors`)
     }
     rounds.push({ bare, one, hundred })
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-  const rps = (x) => x.requests.average
+  const rps = (x: Result) => x.requests.average
   const singleRatios = rounds.map((r) => rps(r.one) / rps(r.bare))
   const batchRatios = rounds.map((r) => (rps(r.hundred) * 100) / rps(r.bare))
-  const list = (xs, digits) => xs.map((x) => x.toFixed(digits)).join(', ')
+  const list = (xs: number[], digits: number) => xs.map((x) => x.toFixed(digits)).join(', ')
   table([
     {
       route: 'bare 202 route',
@@ -110,7 +110,7 @@ try {
     for (const l of full.logs) {
       const m = /\{"msg":"events stored".*\}/.exec(l)
       if (!m) continue
-      const o = JSON.parse(m[0])
+      const o = JSON.parse(m[0]) as { events: number; rows_written: number }
       events += o.events
       rows += o.rows_written
     }

@@ -1,15 +1,15 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S npx tsx
 // npm run keys:retire -- '<SIGNING_KEYS entry as JSON>' [not_after]
 // Prints the entry's public-only form: {id, public_key, not_before, not_after}. Put it in
 // SIGNING_KEYS in place of the entry with the seed: the key stays published at
 // /.well-known/audit-log-keys, so the checkpoints it signed still verify, and its private half
 // can be destroyed. not_after defaults to the entry's own, else now.
-import { publicKeyOf } from './lib/ed25519.mjs'
+import { publicKeyOf } from './lib/ed25519'
 
 const [json, notAfter] = process.argv.slice(2)
-let entry
+let entry: { id?: unknown; seed?: unknown; not_before?: unknown; not_after?: unknown } | null
 try {
-  entry = JSON.parse(json ?? '')
+  entry = JSON.parse(json ?? '') as typeof entry
 } catch {
   console.error("usage: npm run keys:retire -- '<SIGNING_KEYS entry as JSON>' [not_after, RFC 3339]")
   process.exit(2)
@@ -23,7 +23,7 @@ if (
   process.exit(2)
 }
 const end = notAfter ?? entry.not_after ?? new Date().toISOString()
-if (Number.isNaN(Date.parse(end))) {
+if (Number.isNaN(Date.parse(String(end)))) {
   console.error(`not_after ${end} is not an RFC 3339 time`)
   process.exit(2)
 }
@@ -32,6 +32,6 @@ console.log(
     id: entry.id,
     public_key: publicKeyOf(Buffer.from(entry.seed, 'base64url')),
     not_before: entry.not_before,
-    not_after: new Date(end).toISOString(),
+    not_after: new Date(String(end)).toISOString(),
   }),
 )

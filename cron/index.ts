@@ -1,0 +1,18 @@
+// The cron tick (`scheduled`): its jobs in a fixed order (cron/run-jobs.ts says why).
+import { compactClosedDays } from '../core/archive/compaction-sweep'
+import { reconcileMirror } from '../core/archive/mirror'
+import { database } from '../core/db/client'
+import type { Env } from '../core/env'
+import { historyOptions } from '../core/search/history-options'
+import { issueAllCheckpoints } from './checkpoints'
+import { enforceRetention } from './retention'
+import { runCronJobs } from './run-jobs'
+
+export function runScheduledJobs(env: Env) {
+  return runCronJobs([
+    ['checkpoints', () => issueAllCheckpoints(env)],
+    ['compaction', () => compactClosedDays(env.ARCHIVE)],
+    ['mirror', () => reconcileMirror(env)],
+    ['retention', () => enforceRetention(database(env.DB), env, historyOptions(env).cutoff)],
+  ])
+}
