@@ -116,9 +116,13 @@ describe('key ring and rotation', () => {
       /SIGNING_KEYS is invalid/,
     )
     // The command that makes the public-only entry from the secret one.
-    const retired = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/retire-signing-key.ts', JSON.stringify(k1)], {
-      encoding: 'utf8',
-    })
+    const retired = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/retire-signing-key.ts', JSON.stringify(k1)],
+      {
+        encoding: 'utf8',
+      },
+    )
     expect(retired.status).toBe(0)
     expect((await ringOf([JSON.parse(retired.stdout), k2]))[0]).toMatchObject({
       publicKey: signedWithSeed[0]!.publicKey,
