@@ -2,23 +2,15 @@
 // and `scheduled`.
 import { z } from 'zod'
 
-export interface Env {
-  DB: D1Database
-  ARCHIVE: R2Bucket
-  EVENTS_QUEUE: Queue<unknown>
-  DEAD_LETTER_QUEUE: Queue<unknown>
-  ADMIN_TOKEN?: string
-  HOT_RETENTION_DAYS?: string
-  /** JSON key ring for signing checkpoints (core/integrity/signing-keys.ts). */
-  SIGNING_KEYS?: string
-  /** The S3 mirror Athena reads (core/archive/mirror.ts); unset disables mirroring. */
-  S3_ENDPOINT?: string
-  S3_BUCKET?: string
-  S3_REGION?: string
-  S3_ACCESS_KEY_ID?: string
-  S3_SECRET_ACCESS_KEY?: string
-  S3_PREFIX?: string
-}
+/**
+ * The bindings, vars and secrets, as `wrangler types` generates them from wrangler.toml and
+ * .dev.vars.example (worker-configuration.d.ts; `npm run types`). Every var and secret (the
+ * text-valued entries) may be unset: no admin token, mirroring off, the default window.
+ */
+type Text = {
+  [K in keyof Cloudflare.Env]: Cloudflare.Env[K] extends string ? K : never
+}[keyof Cloudflare.Env]
+export type Env = Omit<Cloudflare.Env, Text> & Partial<Pick<Cloudflare.Env, Text>>
 
 const settingsSchema = z.object({
   adminToken: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),

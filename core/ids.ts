@@ -27,5 +27,3 @@ export function randomToken(bytes = 24): string {
     .replace(/\//g, '_')
     .replace(/=+$/, '')
 }
-
-export { hex as toHex }

@@ -1,17 +1,34 @@
 #!/usr/bin/env -S npx tsx
-// Runs the whole system locally: creates .dev.vars from the example when missing, applies the
-// D1 migrations to the local database, then serves the Worker (API, queue consumers, cron) with
-// wrangler on http://localhost:$PORT (8787 by default). State lives under .wrangler/state.
+// Runs the whole system locally: writes .dev.vars with a random admin token and a random signing
+// key when it is missing, applies the D1 migrations to the local database, then serves the Worker
+// (API, queue consumers, cron) with wrangler on http://localhost:$PORT (8787 by default). State
+// lives under .wrangler/state.
 import { spawn, spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { existsSync, writeFileSync } from 'node:fs'
 
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }
 const port = process.env.PORT ?? '8787'
 const wrangler = ['node_modules/wrangler/bin/wrangler.js']
 
 if (!existsSync('.dev.vars')) {
-  copyFileSync('.dev.vars.example', '.dev.vars')
-  console.log('Created .dev.vars from .dev.vars.example (local secrets, including ADMIN_TOKEN).')
+  const now = new Date().toISOString()
+  const signingKeys = [
+    { id: `local-${now.slice(0, 10)}`, seed: randomBytes(32).toString('base64url'), not_before: now },
+  ]
+  writeFileSync(
+    '.dev.vars',
+    [
+      '# Local secrets, written by the first `npm start` (random; never derived from each other).',
+      `ADMIN_TOKEN=${randomBytes(32).toString('base64url')}`,
+      `SIGNING_KEYS=${JSON.stringify(signingKeys)}`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  )
+  console.log(
+    'Wrote .dev.vars: a random ADMIN_TOKEN and signing key for this machine (see README, Configuration).',
+  )
 }
 
 const migrate = spawnSync(process.execPath, [...wrangler, 'd1', 'migrations', 'apply', 'DB', '--local'], {

@@ -61,7 +61,7 @@ export const searchRoutes = router()
         'action ending in * is a prefix match; include_children also returns events whose parent is the target. Reads of the log (audit_log.*) are left out unless include_audit_reads=true or the action filter names them.',
       security: bearerSecurity,
       middleware: [requireScope('events:read')] as const,
-      request: { query: searchQueryFieldsForDocs() },
+      request: { query: searchQuerySchema },
       responses: {
         200: { description: 'A page', content: { 'application/json': { schema: pageSchema } } },
         ...errors,
@@ -96,8 +96,3 @@ export const searchRoutes = router()
       return c.json(await page(c, filters, q.limit, q.cursor), 200)
     },
   )
-
-/** The refined query schema validates; zod-openapi documents its fields. */
-function searchQueryFieldsForDocs() {
-  return searchQuerySchema
-}
