@@ -11,7 +11,10 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'method_not_allowed'
+  | 'rate_limited'
   | 'unavailable'
+  | 'integrity_violation'
 
 export class DomainError extends Error {
   constructor(
@@ -31,6 +34,9 @@ export const notFound = (message: string) => new DomainError('not_found', messag
 export const forbidden = (message: string) => new DomainError('forbidden', message)
 export const unauthorized = (message: string) => new DomainError('unauthorized', message)
 export const conflict = (message: string) => new DomainError('conflict', message)
+/** Stored data failed its integrity check: never served as if fine (an alarm is raised too). */
+export const integrityViolation = (message: string, extra?: Record<string, unknown>) =>
+  new DomainError('integrity_violation', message, undefined, extra)
 
 type Issue = { path: readonly PropertyKey[]; message: string }
 

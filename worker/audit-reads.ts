@@ -1,10 +1,8 @@
 // Reads are audited: every search, read and export is recorded as an event in the caller's
 // tenant, through the same queue as ingest, after the response (waitUntil) so it adds no latency.
 import type { Context } from 'hono'
-import { uuidv7 } from '../core/ids'
-import { toPendingEvent } from '../core/ingest/stored-event'
+import { recordServiceEvents } from '../core/ingest/service-events'
 import type { AppEnv } from './context'
-import { enqueueEvents } from './ingest/enqueue'
 
 export type ReadAction = 'audit_log.searched' | 'audit_log.read' | 'audit_log.exported'
 
@@ -16,27 +14,20 @@ export function recordRead(
 ) {
   const auth = c.get('auth')
   if (auth.kind !== 'key') return
-  const now = new Date()
-  const event = toPendingEvent(
-    {
-      id: uuidv7(now.getTime()),
-      occurred_at: now.toISOString(),
-      action,
-      actor: { type: 'api_key', id: auth.keyId },
-      target,
-      outcome: { status: 'success' },
-      source: 'audit-log',
-      metadata,
-    },
-    auth.tenant,
-    now.toISOString(),
-    { key_id: auth.keyId, request_id: c.get('requestId') },
+  const cause = { keyId: auth.keyId, requestId: c.get('requestId') }
+  const event = { action, actor: { type: 'api_key' as const, id: auth.keyId }, target, metadata }
+  afterResponse(
+    c,
+    recordServiceEvents(c.env.EVENTS_QUEUE, auth.tenant, [event], cause).catch((err: unknown) =>
+      console.error(JSON.stringify({ msg: 'audit of a read failed', action, error: String(err) })),
+    ),
   )
-  const write = enqueueEvents(c.env.EVENTS_QUEUE, auth.tenant, [event]).catch((err: unknown) =>
-    console.error(JSON.stringify({ msg: 'audit of a read failed', action, error: String(err) })),
-  )
+}
+
+/** Runs `work` after the response is sent (waitUntil), so recording adds no latency. */
+export function afterResponse(c: Context<AppEnv>, work: Promise<unknown>) {
   try {
-    c.executionCtx.waitUntil(write)
+    c.executionCtx.waitUntil(work)
   } catch {
     // No execution context (direct app.fetch in tests): the promise still runs.
   }

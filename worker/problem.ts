@@ -13,9 +13,12 @@ const STATUS: Record<ErrorCode, { status: ContentfulStatusCode; title: string }>
   forbidden: { status: 403, title: 'Forbidden' },
   not_found: { status: 404, title: 'Not found' },
   conflict: { status: 409, title: 'Conflict' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  rate_limited: { status: 429, title: 'Too many requests' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   unavailable: { status: 503, title: 'Service unavailable' },
+  integrity_violation: { status: 500, title: 'Integrity violation' },
 }
 
 export const PROBLEM_TYPE_BASE = 'urn:audit-log:problem:'
@@ -38,7 +41,8 @@ export function problem(
     ...extra,
   }
   if (code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer')
-  if (code === 'unavailable') c.header('Retry-After', String(extra?.retry_after ?? 5))
+  if (code === 'unavailable' || code === 'rate_limited')
+    c.header('Retry-After', String(extra?.retry_after ?? 5))
   return c.body(JSON.stringify(body), status, { 'content-type': 'application/problem+json' })
 }
 

@@ -1,6 +1,6 @@
-import { DomainError } from '../../core/errors'
-import { groupForSend, packMessages } from '../../core/ingest/queue-message'
-import type { PendingEvent } from '../../core/ingest/stored-event'
+import { DomainError } from '../errors'
+import { groupForSend, packMessages } from './queue-message'
+import type { PendingEvent } from './stored-event'
 
 /**
  * Sends one tenant's events to the queue within the platform's limits. If a send fails after
