@@ -1,11 +1,16 @@
 // bench:search — seeds 1,000,000 events straight into the local D1 SQLite file, then measures
 // p50/p95 of each admin question through the Worker on loopback, next to the same SQL run
-// directly on the same file with better-sqlite3.
+// directly on the same file with better-sqlite3. The seeded events are chained (real hashes):
+// every event a search serves is re-hashed (core/integrity/verified-read.ts), so the bench also
+// measures that check in Node over every seeded line, and the same D1 page through the Worker
+// with and without it (/__bench/search-page), next to each question's p95.
 import Database from 'better-sqlite3'
 import type { Query } from 'drizzle-orm'
 import { INSERT_EVENTS_SQL } from '../core/db/events'
-import type { StoredEvent } from '../core/ingest/stored-event'
-import { percentile } from './lib/stats'
+import type { PendingEvent, StoredEvent } from '../core/ingest/stored-event'
+import { appendToChain, GENESIS_HASH } from '../core/integrity/chain'
+import { checkStoredLine } from '../core/integrity/verified-read'
+import { median, percentile } from './lib/stats'
 import { ADMIN_TOKEN, d1File, mintKey, startWorker, table } from './lib/worker-server'
 
 const N = Number(process.env.BENCH_EVENTS ?? 1_000_000)
@@ -65,24 +70,55 @@ function eventAt(i: number): SeedEvent {
 
 /** Events per statement: the Worker's insert takes the stored lines as one JSON array parameter. */
 const PER_STATEMENT = 500
+const BLOCK = 50_000
 
-function seed(file: string): void {
+/**
+ * checkStoredLine in Node: over every seeded line while seeding (total ms, lines), and in
+ * VERIFY_ROUNDS rounds over the last block after it (per-round µs per line, the figure used).
+ */
+const verify = { ms: 0, lines: 0, rounds: [] as number[], sample: 0 }
+const VERIFY_ROUNDS = 5
+
+/** The verified read's check over `lines`, timed (what searchHistory adds to JSON.parse per event). */
+function timeChecks(lines: string[]): number {
+  const t = performance.now()
+  for (const line of lines)
+    if (!checkStoredLine(line).ok) throw new Error(`seeded line fails its check: ${line}`)
+  return performance.now() - t
+}
+
+async function seed(file: string): Promise<void> {
   const db = new Database(file)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = OFF')
   const stmt = db.prepare(INSERT_EVENTS_SQL)
   const t0 = performance.now()
-  const chunk = db.transaction((from: number, to: number) => {
-    for (let i = from; i < to; i += PER_STATEMENT) {
-      const lines: string[] = []
-      for (let j = i; j < Math.min(to, i + PER_STATEMENT); j++) lines.push(JSON.stringify(eventAt(j)))
-      stmt.run(`[${lines.join(',')}]`)
-    }
+  const insert = db.transaction((lines: string[]) => {
+    for (let i = 0; i < lines.length; i += PER_STATEMENT)
+      stmt.run(`[${lines.slice(i, i + PER_STATEMENT).join(',')}]`)
   })
-  for (let i = 0; i < N; i += 50_000) chunk(i, Math.min(N, i + 50_000))
+  // Chained with the product's own code (seq i + 1 is event i), one block at a time.
+  let head = { seq: 0, hash: GENESIS_HASH }
+  for (let b = 0; b < N; b += BLOCK) {
+    const pending: PendingEvent[] = []
+    for (let i = b; i < Math.min(N, b + BLOCK); i++) {
+      const { seq: _s, prev_hash: _p, hash: _h, ...e } = eventAt(i)
+      pending.push(e)
+    }
+    const { stored, lines } = await appendToChain(head, pending)
+    head = { seq: stored[stored.length - 1]!.seq, hash: stored[stored.length - 1]!.hash }
+    if (b === 0) timeChecks(lines.slice(0, 5000)) // warm-up, not counted
+    verify.ms += timeChecks(lines)
+    verify.lines += lines.length
+    insert(lines)
+    if (b + BLOCK >= N) {
+      verify.sample = lines.length
+      for (let r = 0; r < VERIFY_ROUNDS; r++) verify.rounds.push((timeChecks(lines) * 1000) / lines.length)
+    }
+  }
   db.pragma('wal_checkpoint(TRUNCATE)')
   db.close()
-  console.log(`seeded ${N} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+  console.log(`seeded ${N} chained events in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 }
 
 const since30 = new Date(now - 30 * DAY).toISOString()
@@ -118,12 +154,19 @@ try {
   const key = await mintKey(server.url, TENANT, ['events:read'])
   const direct = new Database(d1File(server.state), { readonly: true })
   const rows: Record<string, unknown>[] = []
+  const verified: Record<string, unknown>[] = []
+  const usPerEvent = median(verify.rounds)
+  const usWhileSeeding = (verify.ms * 1000) / verify.lines
+  let violations = 0
   for (const [name, qs] of questions) {
     const url = `${server.url}/v1/events?limit=100${qs ? `&${qs}` : ''}`
     const headers = { authorization: `Bearer ${key}` }
     let count = 0
-    for (let i = 0; i < 5; i++)
-      count = ((await (await fetch(url, { headers })).json()) as { data: unknown[] }).data.length
+    for (let i = 0; i < 5; i++) {
+      const { data } = (await (await fetch(url, { headers })).json()) as { data: Record<string, unknown>[] }
+      count = data.length
+      violations += data.filter((e) => e.integrity_violation !== undefined).length
+    }
     const viaWorker: number[] = []
     for (let i = 0; i < RUNS; i++) {
       const t = performance.now()
@@ -155,9 +198,45 @@ try {
       'ratio p95': `${(p95w / Math.max(p95s, 0.001)).toFixed(1)}x`,
       'p95 <= 25 ms': p95w <= 25 ? 'yes' : 'NO',
     })
+    // The same D1 page through the Worker, parsed as before (plain) and re-hashed as now
+    // (verified), interleaved so both see the same machine.
+    const page = `${server.url}/__bench/search-page?tenant=${TENANT}&limit=100${qs ? `&${qs}` : ''}`
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
+    const ab: Record<'plain' | 'verified', number[]> = { plain: [], verified: [] }
+    for (let i = 0; i < RUNS + 5; i++)
+      for (const mode of i % 2 ? (['plain', 'verified'] as const) : (['verified', 'plain'] as const)) {
+        const t = performance.now()
+        await (await fetch(`${page}&mode=${mode}`, { headers: admin })).arrayBuffer()
+        if (i >= 5) ab[mode].push(performance.now() - t)
+      }
+    const checkMs = (count * usPerEvent) / 1000
+    const p95p = percentile(ab.plain, 95)
+    const p95v = percentile(ab.verified, 95)
+    verified.push({
+      question: name,
+      rows: count,
+      'worker p95 ms': p95w.toFixed(1),
+      'check ms (Node)': checkMs.toFixed(3),
+      'check / p95': `${((checkMs / p95w) * 100).toFixed(2)}%`,
+      'page p95 plain / verified ms': `${p95p.toFixed(1)} / ${p95v.toFixed(1)}`,
+      'page p50 plain / verified ms': `${median(ab.plain).toFixed(1)} / ${median(ab.verified).toFixed(1)}`,
+      'p95 delta / p95': `${(((p95v - p95p) / p95w) * 100).toFixed(1)}%`,
+      '<= +10%': checkMs / p95w <= 0.1 ? 'yes' : 'NO',
+    })
   }
   direct.close()
   table(rows)
+  console.log(
+    `\nverified reads: checkStoredLine in Node: ${usPerEvent.toFixed(2)} us/event (median of ${VERIFY_ROUNDS} rounds over ` +
+      `${verify.sample} lines; rounds ${verify.rounds.map((r) => r.toFixed(2)).join(', ')}; ${usWhileSeeding.toFixed(2)} over ` +
+      `all ${verify.lines} lines while seeding), ${((usPerEvent * 100) / 1000).toFixed(3)} ms per 100-event page; ` +
+      `served events failing their check: ${violations}`,
+  )
+  table(verified)
+  console.log(
+    "check / p95 = rows x Node us/event over the question's p95 through the Worker (target <= +10%); the page columns are\n" +
+      'one D1 page through the Worker (/__bench/search-page) parsed as before vs re-hashed, interleaved',
+  )
   const bare: number[] = []
   for (let i = 0; i < RUNS; i++) {
     const t = performance.now()

@@ -15,6 +15,7 @@ export type Env = Omit<Cloudflare.Env, Text> & Partial<Pick<Cloudflare.Env, Text
 const settingsSchema = z.object({
   adminToken: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
   hotRetentionDays: z.coerce.number().int().min(1).max(3650).default(30),
+  proofCheckpointIntervalSeconds: z.coerce.number().int().min(1).max(3600).default(10),
 })
 export type Settings = z.infer<typeof settingsSchema>
 
@@ -27,6 +28,7 @@ export function settings(env: Env): Settings {
     s = settingsSchema.parse({
       adminToken: env.ADMIN_TOKEN || undefined,
       hotRetentionDays: env.HOT_RETENTION_DAYS,
+      proofCheckpointIntervalSeconds: env.PROOF_CHECKPOINT_INTERVAL_SECONDS,
     })
     cache.set(env, s)
   }

@@ -19,6 +19,19 @@ export const LIMITS = {
   metadataMaxKeyLength: 64,
   metadataMaxValueLength: 1024,
   maxChanges: 100,
+  /**
+   * Nesting of a free-form value: a change's before/after, or a structured value a foreign
+   * format keeps in metadata as JSON text (a scalar is 0 levels, `{"a": 1}` is 1).
+   */
+  maxDepth: 8,
+  /**
+   * Nesting of a whole request body, checked before anything else reads it: the deepest
+   * envelope (a CloudEvents batch of EventBridge entities puts a change value 7 levels down)
+   * plus maxDepth, with a level to spare.
+   */
+  maxBodyDepth: 16,
+  /** Largest body of POST /v1/keys. */
+  maxKeysBodyBytes: 16 * 1024,
   /** Items in one page of a list (events, checkpoints, dead letters), and the default. */
   pageMax: 1000,
   pageDefault: 100,

@@ -4,9 +4,12 @@
 import { tenantsWithChains } from '../core/db/checkpoints'
 import { database } from '../core/db/client'
 import type { Env } from '../core/env'
-import { issueCheckpoint } from '../core/integrity/issue-checkpoint'
+import { issueCheckpoint, keyRing } from '../core/integrity/issue-checkpoint'
+import { NO_SIGNING_KEYS } from '../core/integrity/signing-keys'
 
-export async function issueAllCheckpoints(env: Env): Promise<number> {
+export async function issueAllCheckpoints(env: Env): Promise<number | { skipped: string }> {
+  // A deployment without signing keys signs nothing; /healthz?deep=1 reports it.
+  if ((await keyRing(env)).length === 0) return { skipped: NO_SIGNING_KEYS }
   const db = database(env.DB)
   let n = 0
   let after = ''

@@ -5,14 +5,18 @@ import { database } from '../core/db/client'
 import type { Env } from '../core/env'
 import { historyOptions } from '../core/search/history-options'
 import { issueAllCheckpoints } from './checkpoints'
+import { backfillEventIds } from './event-ids-backfill'
+import { runMonitor } from './monitor'
 import { enforceRetention } from './retention'
 import { runCronJobs } from './run-jobs'
 
 export function runScheduledJobs(env: Env) {
   return runCronJobs([
     ['checkpoints', () => issueAllCheckpoints(env)],
+    ['monitor', () => runMonitor(env)],
     ['compaction', () => compactClosedDays(env.ARCHIVE)],
     ['mirror', () => reconcileMirror(env)],
+    ['event-ids backfill', () => backfillEventIds(database(env.DB), env.ARCHIVE)],
     ['retention', () => enforceRetention(database(env.DB), env, historyOptions(env).cutoff)],
   ])
 }

@@ -38,10 +38,22 @@ export async function enforceRetention(db: Db, env: MirrorEnv, cutoff: string, m
     const next = new Date(Date.parse(`${d.dt}T00:00:00.000Z`) + 86_400_000).toISOString().slice(0, 10)
     let deleted = 0
     for (;;) {
-      const res = await db.run(sql`DELETE FROM events WHERE (tenant, id) IN (
-        SELECT tenant, id FROM events INDEXED BY events_tenant_time
-        WHERE tenant = ${d.tenant} AND occurred_at >= ${d.dt} AND occurred_at < ${next} LIMIT ${DELETE_CHUNK})`)
-      const n = res.meta.changes ?? 0
+      // The day's range is a range of the primary key (tenant, occurred_at, id). Only `events`
+      // rows go: event_ids keeps every id's place, for deduplication and reads at any age.
+      // The monitor expects D1 to hold the chain less what retention released: the count moves
+      // in the same transaction as the delete (changes() is the delete's row count).
+      const [res] = await db.$client.batch([
+        db.$client
+          .prepare(`DELETE FROM events WHERE (tenant, occurred_at, id) IN (
+            SELECT tenant, occurred_at, id FROM events NOT INDEXED
+            WHERE tenant = ?1 AND occurred_at >= ?2 AND occurred_at < ?3 LIMIT ?4)`)
+          .bind(d.tenant, d.dt, next, DELETE_CHUNK),
+        db.$client
+          .prepare(`INSERT INTO monitor_state (tenant, released) VALUES (?1, changes())
+            ON CONFLICT (tenant) DO UPDATE SET released = released + excluded.released`)
+          .bind(d.tenant),
+      ])
+      const n = res?.meta.changes ?? 0
       deleted += n
       if (n < DELETE_CHUNK) break
     }

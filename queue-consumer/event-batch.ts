@@ -1,16 +1,29 @@
 // The events queue consumer. A message is acked only once every event it carries is in D1
 // and in an R2 archive object; any failure retries the message with backoff. Processing is
 // idempotent: events already stored are skipped, so redeliveries and concurrent invocations
-// never store or archive an event twice.
+// never store or archive an event twice. An id is looked up in event_ids, which retention never
+// deletes, so an old id posted again (a backfill retried, a dead letter replayed) is not stored
+// again however old. The first stored copy of an id wins, within a batch too; a later copy with
+// other content is recorded as a conflict (core/ingest/id-conflicts.ts), an identical one is not.
 import { database } from '../core/db/client'
-import { commitEvents, findExistingIds, getChainHead, isWriteConflict } from '../core/db/events'
+import {
+  commitEvents,
+  findExistingIds,
+  getChainHead,
+  isWriteConflict,
+  type StoredId,
+  setMissingContentHash,
+} from '../core/db/events'
 import { segmentsFor } from '../core/db/outbox'
 import { sendToDeadLetter } from '../core/dead-letters'
 import type { Env } from '../core/env'
+import { contentHash } from '../core/ingest/content-hash'
+import { ID_CONFLICT_ACTION, type IdConflict, recordIdConflicts } from '../core/ingest/id-conflicts'
 import { decodeQueueMessage, type QueueMessageBody } from '../core/ingest/queue-message'
 import type { PendingEvent } from '../core/ingest/stored-event'
 import { appendToChain, GENESIS_HASH } from '../core/integrity/chain'
 import { EVENTS_QUEUE_MAX_RETRIES } from '../core/limits'
+import { readEventById } from '../core/search/event-by-id'
 import { flushPendingSegments } from './archive-writer'
 
 const MAX_COMMIT_RACES = 8
@@ -19,23 +32,46 @@ export function retryDelaySeconds(attempts: number): number {
   return Math.min(300, 2 ** Math.min(attempts, 8))
 }
 
-/** Stores one tenant's events (skipping those already stored) and archives them. */
+type Copy = { e: PendingEvent; hash: string }
+
+/**
+ * Stores one tenant's events (skipping those already stored), archives them, then records the
+ * conflicting copies. The first copy of each id in `events` is the one that may be stored.
+ */
 export async function ingestTenantEvents(env: Env, tenant: string, events: PendingEvent[]): Promise<void> {
   const db = database(env.DB)
-  const unique = [...new Map(events.map((e) => [e.id, e] as const)).values()]
+  const copies: Copy[] = events.map((e) => ({ e, hash: contentHash(e) }))
+  const firsts = new Map<string, Copy>()
+  for (const c of copies) if (!firsts.has(c.e.id)) firsts.set(c.e.id, c)
+  const unique = [...firsts.values()]
+  let existing = new Map<string, StoredId>()
+  const storedNow = new Map<string, number>()
   for (let race = 0; ; race++) {
-    const existing = await findExistingIds(
+    existing = await findExistingIds(
       db,
       tenant,
-      unique.map((e) => e.id),
+      unique.map((c) => c.e.id),
     )
-    const fresh = unique.filter((e) => !existing.has(e.id))
-    if (fresh.length === 0) break
+    const fresh = unique.filter((c) => !existing.has(c.e.id))
+    if (fresh.length === 0) {
+      await flushPendingSegments(db, env.ARCHIVE, tenant)
+      break
+    }
     const head = await getChainHead(db, tenant)
-    const chained = await appendToChain(head ?? { seq: 0, hash: GENESIS_HASH }, fresh)
+    const chained = await appendToChain(
+      head ?? { seq: 0, hash: GENESIS_HASH },
+      fresh.map((c) => c.e),
+    )
     const { stored } = chained
     try {
-      const committed = await commitEvents(db, tenant, head, chained, segmentsFor(tenant, stored))
+      const committed = await commitEvents(
+        db,
+        tenant,
+        head,
+        chained,
+        segmentsFor(tenant, stored),
+        fresh.map((c) => c.hash),
+      )
       const archived = await flushPendingSegments(db, env.ARCHIVE, tenant, chained)
       // One line per committed run: D1 rows written is the main running cost to watch.
       console.log(
@@ -47,12 +83,65 @@ export async function ingestTenantEvents(env: Env, tenant: string, events: Pendi
           objects: archived.objects,
         }),
       )
-      return
+      for (const e of stored) storedNow.set(e.id, e.seq)
+      break
     } catch (err) {
       if (!isWriteConflict(err) || race >= MAX_COMMIT_RACES) throw err
     }
   }
-  await flushPendingSegments(db, env.ARCHIVE, tenant)
+  const conflicts = await conflictsOf(env, tenant, copies, firsts, existing, storedNow)
+  if (conflicts.length > 0) await recordIdConflicts(env.EVENTS_QUEUE, db, tenant, conflicts)
+}
+
+/**
+ * The copies that lost to a stored copy of their id with other content: a copy of an id stored
+ * before, or a later copy in this batch of an id stored now. Identical copies are not conflicts.
+ */
+async function conflictsOf(
+  env: Env,
+  tenant: string,
+  copies: Copy[],
+  firsts: Map<string, Copy>,
+  existing: Map<string, StoredId>,
+  storedNow: Map<string, number>,
+): Promise<IdConflict[]> {
+  const out: IdConflict[] = []
+  const backfilled = new Map<string, string>()
+  for (const c of copies) {
+    const { id } = c.e
+    const before = existing.get(id)
+    if (!before && firsts.get(id) === c) continue // the copy that was stored
+    let stored = before ? before.contentHash : firsts.get(id)!.hash
+    if (stored === c.hash) continue
+    if (before && stored === null) {
+      // A row backfilled without its content hash: hash the stored copy once, and keep it.
+      stored = backfilled.get(id) ?? (await storedContentHash(env, tenant, id))
+      backfilled.set(id, stored)
+      if (stored === c.hash) continue
+    }
+    if (c.e.action === ID_CONFLICT_ACTION) {
+      console.error(JSON.stringify({ msg: 'conflicting copy of a conflict event not recorded', tenant, id }))
+      continue
+    }
+    out.push({
+      id,
+      seq: before?.seq ?? storedNow.get(id)!,
+      storedHash: stored!,
+      postedHash: c.hash,
+      receivedAt: c.e.received_at,
+      keyId: c.e.ingest.key_id,
+      requestId: c.e.ingest.request_id,
+    })
+  }
+  return out
+}
+
+async function storedContentHash(env: Env, tenant: string, id: string): Promise<string> {
+  const db = database(env.DB)
+  const { event } = await readEventById(db, env.ARCHIVE, tenant, id)
+  const hash = contentHash(event)
+  await setMissingContentHash(db, tenant, id, hash)
+  return hash
 }
 
 export async function handleEventBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {

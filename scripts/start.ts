@@ -14,7 +14,7 @@ const wrangler = ['node_modules/wrangler/bin/wrangler.js']
 if (!existsSync('.dev.vars')) {
   const now = new Date().toISOString()
   const signingKeys = [
-    { id: `local-${now.slice(0, 10)}`, seed: randomBytes(32).toString('base64url'), not_before: now },
+    { id: `dev-local-${now.slice(0, 10)}`, seed: randomBytes(32).toString('base64url'), not_before: now },
   ]
   writeFileSync(
     '.dev.vars',

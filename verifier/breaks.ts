@@ -26,7 +26,7 @@ export type Break = {
   message: string
 }
 
-/** Thrown inside the verifier to stop at the first break; verifyArchive returns its detail. */
+/** Thrown inside the verifier to stop a tenant at its first break; verifyArchive reports its detail. */
 export class ChainBreak extends Error {
   constructor(readonly detail: Break) {
     super(detail.message)

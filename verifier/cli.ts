@@ -1,9 +1,15 @@
 #!/usr/bin/env node
-// npm run verify -- <archive dir | s3://bucket[/prefix] | r2://bucket[/prefix]> [--keys keys.json]
+// npm run verify -- <archive dir | s3://bucket[/prefix] | r2://bucket[/prefix]> [--keys keys.json] [--json]
 // npm run verify -- --proof proof.json --keys keys.json
 // npm run verify -- --consistency answer.json --from older.json --to newer.json --keys keys.json
-// Exit codes: 0 verified, 1 the archive is broken (the first break is printed) or the proof does
-// not prove what it claims, 2 usage or input error.
+// Exit codes: 0 verified, 1 the archive is broken (any tenant, or an object outside every tenant)
+// or the proof does not prove what it claims, 2 usage or input error (or an archive that cannot
+// be listed at all).
+// An archive is reported tenant by tenant: one line each, `ok  <tenant>: ...` on stdout or
+// `BROKEN <tenant>: <kind>: <message>` on stderr followed by the break's place (file, seq,
+// expected, found), then a summary. With --json, stdout carries one JSON object per line: one per
+// tenant ({"type":"tenant", ...TenantResult}), one for a break outside every tenant
+// ({"type":"outside","break":...}), then {"type":"summary", ...}.
 // A directory is a copy of the bucket (events/..., checkpoints/...), e.g. made with
 // `aws s3 sync s3://<bucket> ./copy`; a URL is read in place over the S3 API (credentials and
 // endpoint from the environment: verifier/archive-source.ts). keys.json is the document from
@@ -17,10 +23,10 @@ import { issuesText } from '../core/errors'
 import { publicKeyDocumentSchema } from '../core/integrity/checkpoint'
 import { type ArchiveSource, sourceFor } from './archive-source'
 import { checkConsistency, checkProof, type ProofProblem } from './check-proof'
-import { verifyArchive } from './verify-archive'
+import { type Break, type TenantResult, verifyArchive } from './verify-archive'
 
 const USAGE = [
-  'usage: npm run verify -- <archive dir | s3://bucket[/prefix] | r2://bucket[/prefix]> [--keys keys.json]',
+  'usage: npm run verify -- <archive dir | s3://bucket[/prefix] | r2://bucket[/prefix]> [--keys keys.json] [--json]',
   '       npm run verify -- --proof proof.json --keys keys.json',
   '       npm run verify -- --consistency answer.json --from older.json --to newer.json --keys keys.json',
 ].join('\n')
@@ -32,6 +38,7 @@ const flagValue = (flag: string) => {
 const keysArg = flagValue('--keys')
 const proofArg = flagValue('--proof')
 const consistencyArg = flagValue('--consistency')
+const json = args.includes('--json')
 const VALUED = ['--keys', '--proof', '--consistency', '--from', '--to']
 const dir = args.find((a, i) => !a.startsWith('--') && !VALUED.includes(args[i - 1] ?? ''))
 function usage(why: string): never {
@@ -84,6 +91,7 @@ function fileOf(flag: string, what: string): string {
 function answerKeys() {
   if (dir || (proofArg !== undefined && consistencyArg !== undefined))
     usage('pass one of an archive, --proof or --consistency')
+  if (json) usage('--json applies to an archive')
   if (!keysArg) usage('pass --keys with the document from GET /.well-known/audit-log-keys')
   return loadKeys(keysArg)
 }
@@ -137,18 +145,49 @@ const result = await verifyArchive(source, keys).catch((err: unknown) => {
   process.exit(2)
 })
 const seconds = (performance.now() - t0) / 1000
+const broken = result.tenants.filter((t) => !t.ok)
+const events = result.tenants.reduce((n, t) => n + t.events, 0)
 for (const w of result.warnings) console.warn(`warning: ${w}`)
-for (const t of result.tenants) {
-  console.log(
-    `ok  ${t.tenant}: ${t.events} events in ${t.files} files, ${t.checkpoints} checkpoints${t.head ? `, head ${t.head}` : ''}`,
-  )
-}
-if (!result.ok && result.break) {
-  const b = result.break
-  console.error(`BROKEN ${b.tenant}: ${b.kind}: ${b.message}`)
+
+function printBreak(label: string, b: Break) {
+  console.error(`BROKEN ${label}: ${b.kind}: ${b.message}`)
   if (b.file) console.error(`  file: ${b.file}${b.line ? `, line ${b.line}` : ''}`)
   if (b.seq !== undefined) console.error(`  seq: ${b.seq}`)
   if (b.expected !== undefined) console.error(`  expected: ${b.expected}\n  found:    ${b.found}`)
-  process.exit(1)
 }
-console.log(`verified ${result.tenants.reduce((n, t) => n + t.events, 0)} events in ${seconds.toFixed(2)} s`)
+const held = (t: TenantResult) =>
+  `${t.events} events and ${t.checkpoints} checkpoints verified before the break`
+
+if (json) {
+  const line = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`)
+  for (const t of result.tenants) line({ type: 'tenant', ...t })
+  if (result.outside) line({ type: 'outside', ok: false, break: result.outside })
+  line({
+    type: 'summary',
+    ok: result.ok,
+    tenants: result.tenants.length,
+    broken: broken.length,
+    outside: result.outside !== undefined,
+    events,
+    seconds: Number(seconds.toFixed(3)),
+    warnings: result.warnings,
+  })
+} else {
+  if (result.outside) printBreak('outside any tenant', result.outside)
+  for (const t of result.tenants) {
+    if (t.break) {
+      printBreak(t.tenant, t.break)
+      console.error(`  held: ${held(t)}`)
+    } else
+      console.log(
+        `ok  ${t.tenant}: ${t.events} events in ${t.files} files, ${t.checkpoints} checkpoints${t.head ? `, head ${t.head}` : ''}`,
+      )
+  }
+  if (result.ok) console.log(`verified ${events} events in ${seconds.toFixed(2)} s`)
+  else
+    console.error(
+      `BROKEN: ${broken.length} of ${result.tenants.length} tenants${result.outside ? ', and an object outside every tenant' : ''}; ${events} events verified in ${seconds.toFixed(2)} s`,
+    )
+}
+// Not process.exit: stdout may be a pipe still being written.
+process.exitCode = result.ok ? 0 : 1

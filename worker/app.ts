@@ -1,5 +1,10 @@
+import type { Context } from 'hono'
+import { TrieRouter } from 'hono/router/trie-router'
 import { uuidv7 } from '../core/ids'
-import { router } from './openapi'
+import type { AppEnv } from './context'
+import { responseHeaders } from './middleware/headers'
+import { limitAnonymous } from './middleware/rate-limit'
+import { problemResponse, router } from './openapi'
 import { onError, problem } from './problem'
 import { adminRoutes } from './routes/admin'
 import { archiveRoutes } from './routes/archive'
@@ -7,9 +12,44 @@ import { docsRoutes } from './routes/docs'
 import { readRoutes } from './routes/events-read'
 import { searchRoutes } from './routes/events-search'
 import { exportRoutes } from './routes/export'
+import { healthRoutes } from './routes/health'
 import { documentIngest, ingestRoutes } from './routes/ingest'
 import { integrityRoutes } from './routes/integrity'
+import { integrityStatusRoutes } from './routes/integrity-status'
 import { keysRoutes } from './routes/keys'
+
+const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+
+/**
+ * The methods each registered path answers (HEAD wherever GET is), for 405 answers: a path no
+ * route has stays a 404.
+ */
+function allowedMethods(routes: readonly { method: string; path: string }[]) {
+  const table = new TrieRouter<string>()
+  // Middleware is registered for every method; only routes say what a path answers.
+  for (const r of routes) if (r.method !== 'ALL') table.add('ALL', r.path, r.method)
+  return (path: string): string[] => {
+    const methods = new Set(table.match('GET', path)[0].map(([method]) => method))
+    if (methods.has('GET')) methods.add('HEAD')
+    return [...methods].sort((a, b) => METHOD_ORDER.indexOf(a) - METHOD_ORDER.indexOf(b))
+  }
+}
+
+/** Any operation may be rate limited (worker/middleware/rate-limit.ts). */
+function documentRateLimits(app: ReturnType<typeof router>) {
+  for (const d of app.openAPIRegistry.definitions) {
+    if (d.type !== 'route') continue
+    d.route.responses[429] ??= {
+      ...problemResponse('Too many requests: retry after Retry-After seconds'),
+      headers: {
+        'Retry-After': {
+          description: 'Seconds to wait before retrying',
+          schema: { type: 'integer', minimum: 1 },
+        },
+      },
+    }
+  }
+}
 
 /**
  * The HTTP API. `extend` mounts extra routes before the documented ones are described (the
@@ -23,10 +63,24 @@ export function createApp(extend?: (app: ReturnType<typeof router>) => void) {
     await next()
     c.header('x-request-id', requestId)
   })
+  app.use('*', responseHeaders())
+  app.use('*', limitAnonymous())
   app.onError(onError)
-  app.notFound((c) => problem(c, 'not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`))
+  let allowed: ReturnType<typeof allowedMethods> | undefined
+  app.notFound((c: Context<AppEnv>) => {
+    const path = c.req.path
+    allowed ??= allowedMethods(app.routes)
+    const methods = allowed(path)
+    if (methods.length === 0) return problem(c, 'not_found', `No route for ${c.req.method} ${path}.`)
+    c.header('Allow', methods.join(', '))
+    return problem(
+      c,
+      'method_not_allowed',
+      `${c.req.method} is not allowed on ${path}; it answers ${methods.join(', ')}.`,
+    )
+  })
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.route('/', healthRoutes)
   app.route('/', docsRoutes)
   app.route('/', keysRoutes)
   app.route('/', ingestRoutes)
@@ -34,11 +88,13 @@ export function createApp(extend?: (app: ReturnType<typeof router>) => void) {
   app.route('/', readRoutes)
   app.route('/', exportRoutes)
   app.route('/', integrityRoutes)
+  app.route('/', integrityStatusRoutes)
   app.route('/', adminRoutes)
   app.route('/', archiveRoutes)
   extend?.(app)
 
   documentIngest(app)
+  documentRateLimits(app)
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' })
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -2,6 +2,8 @@
 // tenant, through the same queue as ingest, after the response (waitUntil) so it adds no latency.
 import type { Context } from 'hono'
 import { recordServiceEvents } from '../core/ingest/service-events'
+import { raiseAlarms } from '../core/integrity/alarms'
+import { type ServedEvent, violationsOf } from '../core/integrity/verified-read'
 import type { AppEnv } from './context'
 
 export type ReadAction = 'audit_log.searched' | 'audit_log.read' | 'audit_log.exported'
@@ -36,4 +38,21 @@ export function afterResponse(c: Context<AppEnv>, work: Promise<unknown>) {
 /** Filters as metadata: a JSON string, so the record stays flat. */
 export function filtersMetadata(filters: object): string {
   return JSON.stringify(filters)
+}
+
+/** Raises alarms, after the response, for served events that failed their check. */
+export function alarmOnViolations(
+  c: Context<AppEnv>,
+  tenant: string,
+  events: readonly ServedEvent[],
+  where: string,
+) {
+  const findings = violationsOf(tenant, events, where)
+  if (findings.length === 0) return
+  afterResponse(
+    c,
+    raiseAlarms(c.env, findings, 'read').catch((err: unknown) =>
+      console.error(JSON.stringify({ msg: 'raising an alarm failed', tenant, error: String(err) })),
+    ),
+  )
 }

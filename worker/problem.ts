@@ -46,6 +46,20 @@ export function problem(
   return c.body(JSON.stringify(body), status, { 'content-type': 'application/problem+json' })
 }
 
+/**
+ * The problem answer for `err` as a Response of its own, carrying none of the headers already
+ * set on `c` (for replacing an answer that is already made; call it before clearing `c.res`).
+ */
+export function standaloneProblem(c: Context<AppEnv>, err: DomainError): Response {
+  const res = problem(c, err.code, err.message, err.errors, err.extra)
+  const headers = new Headers({ 'content-type': 'application/problem+json' })
+  for (const name of ['retry-after', 'www-authenticate']) {
+    const value = res.headers.get(name)
+    if (value !== null) headers.set(name, value)
+  }
+  return new Response(res.body, { status: res.status, headers })
+}
+
 export function onError(err: Error, c: Context<AppEnv>) {
   if (err instanceof DomainError) return problem(c, err.code, err.message, err.errors, err.extra)
   if (err instanceof HTTPException) {

@@ -2,19 +2,24 @@
 // (bench/worker/index.ts). They need the admin token, except the bare route, which is the
 // baseline: the same Worker doing nothing but answering 202.
 import { Hono } from 'hono'
-import { tenantArchivePrefix } from '../../core/archive/layout'
-import { gunzipLines, listAll } from '../../core/archive/r2'
+import { archiveObjectKey, tenantArchivePrefix } from '../../core/archive/layout'
+import { gunzipLines, gzipLines, listAll } from '../../core/archive/r2'
 import { database } from '../../core/db/client'
-import { eventInsertStatements } from '../../core/db/events'
-import { searchQueries } from '../../core/db/search'
+import { eventIdInsertStatements, eventInsertStatements } from '../../core/db/events'
+import { searchEvents, searchQueries } from '../../core/db/search'
 import { DomainError } from '../../core/errors'
-import { toPendingEvent } from '../../core/ingest/stored-event'
+import { type StoredEvent, toApiEvent, toPendingEvent } from '../../core/ingest/stored-event'
 import { validateEvents } from '../../core/ingest/validate-events'
 import { GENESIS_HASH } from '../../core/integrity/chain'
+import { issueCheckpoint } from '../../core/integrity/issue-checkpoint'
+import { verifiedEvent } from '../../core/integrity/verified-read'
 import { filtersOf, searchQuerySchema } from '../../core/search/filters'
+import { historyOptions } from '../../core/search/history-options'
+import { runMonitor } from '../../cron/monitor'
 import type { AppEnv } from '../../worker/context'
 import { requireAdminToken } from '../../worker/middleware/auth'
 import { percentile } from '../lib/stats'
+import { countingD1 } from './counting-d1'
 
 const operator = requireAdminToken()
 
@@ -53,12 +58,20 @@ export const benchRoutes = new Hono<AppEnv>()
       prev_hash: GENESIS_HASH,
       hash: GENESIS_HASH,
     }))
-    const results = await c.env.DB.batch(
-      eventInsertStatements(
-        database(c.env.DB),
+    const db = database(c.env.DB)
+    const results = await c.env.DB.batch([
+      ...eventInsertStatements(
+        db,
         stored.map((e) => JSON.stringify(e)),
       ),
-    ).catch((err: unknown) => {
+      // With their id lookup rows, as the pipeline writes them (content hashes are not computed).
+      ...eventIdInsertStatements(
+        db,
+        tenant,
+        stored,
+        stored.map(() => '0'.repeat(32)),
+      ),
+    ]).catch((err: unknown) => {
       throw new DomainError('conflict', String(err))
     })
     return c.json({
@@ -74,6 +87,49 @@ export const benchRoutes = new Hono<AppEnv>()
     delete q.tenant
     const f = searchQuerySchema.parse(q)
     return c.json(searchQueries(database(c.env.DB), tenant, filtersOf(f), f.limit + 1).map((x) => x.toSQL()))
+  })
+  // bench:monitor: a signed checkpoint of the tenant's head, issued as the cron issues it.
+  .post('/__bench/checkpoint', operator, async (c) =>
+    c.json(await issueCheckpoint(c.env, c.req.query('tenant') ?? '')),
+  )
+  // bench:monitor: one archive object holding the given stored lines, named as the writer names it.
+  .post('/__bench/archive-put', operator, async (c) => {
+    const { tenant, dt, lines } = (await c.req.json()) as { tenant: string; dt: string; lines: string[] }
+    const seqs = lines.map((l) => (JSON.parse(l) as { seq: number }).seq)
+    const key = archiveObjectKey(tenant, dt, Math.min(...seqs), Math.max(...seqs))
+    await c.env.ARCHIVE.put(key, await gzipLines(lines))
+    return c.json({ key, lines: lines.length })
+  })
+  // bench:monitor: one cron tick's monitor work (runMonitor once) on a D1 binding that counts
+  // statements and rows read (bench/worker/counting-d1.ts). elapsed_ms is the Worker's own clock,
+  // which in workerd advances with I/O: the monitor does D1 I/O until its last step.
+  .post('/__bench/monitor', operator, async (c) => {
+    const budget = Number(c.req.query('budget') ?? 50_000)
+    // count=0: the plain binding, to compare times without the counting wrapper.
+    const { db, counts } = countingD1(c.env.DB)
+    const env = c.req.query('count') === '0' ? c.env : { ...c.env, DB: db }
+    const t0 = Date.now()
+    const report = await runMonitor(env, { budget })
+    return c.json({ report, elapsed_ms: Date.now() - t0, d1: counts })
+  })
+  // bench:search: one D1 page of a search served with or without the verified read (the same
+  // rows; `plain` parses bodies as searches did before, `verified` re-hashes them as now).
+  .get('/__bench/search-page', operator, async (c) => {
+    const url = new URL(c.req.url)
+    const q = Object.fromEntries(url.searchParams)
+    const tenant = q.tenant ?? ''
+    const mode = q.mode ?? 'verified'
+    delete q.tenant
+    delete q.mode
+    const f = searchQuerySchema.parse(q)
+    const filters = filtersOf(f)
+    // As searchHistory asks D1: from the hot window's start on.
+    const { cutoff } = historyOptions(c.env)
+    const since = filters.since !== undefined && filters.since > cutoff ? filters.since : cutoff
+    const { bodies } = await searchEvents(database(c.env.DB), tenant, { ...filters, since }, f.limit)
+    const events =
+      mode === 'plain' ? bodies.map((b) => JSON.parse(b) as StoredEvent) : bodies.map((b) => verifiedEvent(b))
+    return c.json({ data: events.map(toApiEvent) })
   })
   .get('/__bench/pipeline-stats', operator, async (c) => {
     const tenant = c.req.query('tenant') ?? ''

@@ -5,7 +5,9 @@
 //   checkpoints/tenant=<tenant>/<seq>-<time, digits only>.json                  (signed checkpoints)
 //   manifests/tenant=<tenant>/dt=<YYYY-MM-DD>.json                              (compaction)
 //   dead-letter/<YYYY-MM-DD>/<message id>.json, dead-letter-replayed/...        (parked messages)
-//   mirror-state/cursor.json, compaction-state/cursor.json                      (the jobs' cursors)
+//   alarms/tenant=<tenant>/<raised at>-<alarm id>.json                          (integrity alarms)
+//   mirror-state/cursor.json, compaction-state/cursor.json,
+//   event-ids-backfill-state/cursor.json                                        (the jobs' cursors)
 // - dt is the UTC date of occurred_at; tenant names are URI-encoded in keys.
 // - Object names derive from the chain positions they hold, so a retried write overwrites
 //   the same object with the same bytes instead of adding a second copy.
@@ -16,8 +18,10 @@ export const CHECKPOINT_PREFIX = 'checkpoints/'
 export const MANIFEST_PREFIX = 'manifests/'
 export const DEAD_LETTER_PREFIX = 'dead-letter/'
 export const REPLAYED_PREFIX = 'dead-letter-replayed/'
+export const ALARM_PREFIX = 'alarms/'
 export const MIRROR_STATE_KEY = 'mirror-state/cursor.json'
 export const COMPACTION_STATE_KEY = 'compaction-state/cursor.json'
+export const EVENT_IDS_BACKFILL_STATE_KEY = 'event-ids-backfill-state/cursor.json'
 /** What the S3 mirror copies (and what an archive copy for the verifier or DuckDB holds). */
 export const MIRRORED_PREFIXES = [ARCHIVE_PREFIX, CHECKPOINT_PREFIX, MANIFEST_PREFIX]
 
@@ -118,3 +122,8 @@ export const manifestReadRuleSchema = z.object({
   files: z.array(z.object({ key: z.string().min(1) })),
   superseded: z.array(z.string()),
 })
+
+/** Where an integrity alarm is kept in R2, beside its D1 row. */
+export function alarmKey(a: { tenant: string; id: string; raised_at: string }): string {
+  return `${ALARM_PREFIX}tenant=${encodeURIComponent(a.tenant)}/${a.raised_at.replace(/[-:.]/g, '')}-${a.id}.json`
+}

@@ -4,33 +4,58 @@
 // - The chain head moves only by a conditional update (tenant, seq, hash = what this writer
 //   read); chain_guard's CHECK aborts the transaction when that update changed no row, so two
 //   writers that read the same head cannot both commit. The loser re-reads and retries.
-// - (tenant, id) is the primary key: an event is stored at most once, whatever the redelivery.
+// - Each stored event's event_ids row (tenant, id) is inserted in the same transaction as its
+//   events row, and event_ids is never deleted: an id is stored at most once, whatever the
+//   redelivery and however long after retention released its day (a second insert of the id
+//   fails the whole transaction, which the writer reads as a lost race).
 // Rows travel as one JSON parameter per statement (json_each), which keeps every statement far
 // under D1's 100-bound-parameter limit whatever the batch size.
 import { and, eq, sql } from 'drizzle-orm'
+import { contentHash } from '../ingest/content-hash'
+import type { StoredEvent } from '../ingest/stored-event'
 import type { Chained } from '../integrity/chain'
 import type { Frontier } from '../integrity/merkle'
 import type { Db } from './client'
 import type { SegmentRow } from './outbox'
-import { archiveSegments, chainHeads, chainLeaves, events } from './schema'
+import { archiveSegments, chainHeads, chainLeaves, eventIds, events } from './schema'
 import { appendToStoredTree } from './tree'
 
 export type ChainHead = { seq: number; hash: string; frontier: Frontier }
 
-/** The ids among `ids` already stored for the tenant (one query, ids as one JSON parameter). */
-export async function findExistingIds(db: Db, tenant: string, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set()
+/** Where a stored id is: its chain position, its time (the events key), its content hash. */
+export type StoredId = { seq: number; occurredAt: string; contentHash: string | null }
+
+/**
+ * The ids among `ids` already stored for the tenant, at any age (event_ids, which retention never
+ * deletes), with where they are. One query, ids as one JSON parameter.
+ */
+export async function findExistingIds(db: Db, tenant: string, ids: string[]): Promise<Map<string, StoredId>> {
+  if (ids.length === 0) return new Map()
   const rows = await db
-    .select({ id: events.id })
-    .from(events)
+    .select({
+      id: eventIds.id,
+      seq: eventIds.seq,
+      occurredAt: eventIds.occurredAt,
+      contentHash: eventIds.contentHash,
+    })
+    .from(eventIds)
     .where(
       and(
-        eq(events.tenant, tenant),
-        sql`${events.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`,
+        eq(eventIds.tenant, tenant),
+        sql`${eventIds.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`,
       ),
     )
     .all()
-  return new Set(rows.map((r) => r.id))
+  return new Map(rows.map(({ id, ...at }) => [id, at]))
+}
+
+/** Fills in the content hash of a row backfilled without one (migrations/0003); never overwrites. */
+export async function setMissingContentHash(db: Db, tenant: string, id: string, contentHash: string) {
+  await db
+    .update(eventIds)
+    .set({ contentHash })
+    .where(and(eq(eventIds.tenant, tenant), eq(eventIds.id, id), sql`${eventIds.contentHash} IS NULL`))
+    .run()
 }
 
 export async function getChainHead(db: Db, tenant: string): Promise<ChainHead | null> {
@@ -74,6 +99,28 @@ export const INSERT_EVENTS_SQL = `
     json_extract(value, '$.hash'), value
   FROM json_each(?)`
 
+/** The id lookup rows of stored events: one JSON array [id, seq, occurred_at, content_hash] each. */
+export const INSERT_EVENT_IDS_SQL = `
+  INSERT INTO event_ids (tenant, id, seq, occurred_at, content_hash)
+  SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+    json_extract(value, '$[3]')
+  FROM json_each(?)`
+
+/**
+ * Id lookup rows rebuilt from archived lines (cron/event-ids-backfill.ts): a row is added, or
+ * moved to an earlier seq (of an id the archive holds twice, the first stored copy wins), or given
+ * its missing content hash; otherwise left as it is.
+ */
+export const UPSERT_ARCHIVED_EVENT_IDS_SQL = `
+  INSERT INTO event_ids (tenant, id, seq, occurred_at, content_hash)
+  SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+    json_extract(value, '$[3]')
+  FROM json_each(?) WHERE true
+  ON CONFLICT (tenant, id) DO UPDATE SET
+    seq = excluded.seq, occurred_at = excluded.occurred_at, content_hash = excluded.content_hash
+  WHERE excluded.seq < event_ids.seq
+    OR (excluded.seq = event_ids.seq AND event_ids.content_hash IS NULL)`
+
 /** A drizzle-built statement as a D1 prepared statement, so it can join a D1 batch. */
 function prepared(db: Db, q: { toSQL(): { sql: string; params: unknown[] } }): D1PreparedStatement {
   const { sql: text, params } = q.toSQL()
@@ -85,10 +132,23 @@ export function eventInsertStatements(db: Db, lines: string[]): D1PreparedStatem
   return chunkByBytes(lines).map((part) => db.$client.prepare(INSERT_EVENTS_SQL).bind(`[${part.join(',')}]`))
 }
 
+/** The statements that insert the id lookup rows of stored events (one JSON parameter each). */
+export function eventIdInsertStatements(
+  db: Db,
+  tenant: string,
+  stored: readonly Pick<StoredEvent, 'id' | 'seq' | 'occurred_at'>[],
+  contentHashes: readonly string[],
+  statement = INSERT_EVENT_IDS_SQL,
+): D1PreparedStatement[] {
+  const rows = stored.map((e, i) => JSON.stringify([e.id, e.seq, e.occurred_at, contentHashes[i]]))
+  return chunkByBytes(rows).map((part) => db.$client.prepare(statement).bind(tenant, `[${part.join(',')}]`))
+}
+
 /**
- * Appends events after `prev` in one transaction: the rows, the new chain head and the
- * archive segments that must receive them. Throws on a lost race (see file comment).
- * Returns D1's rows written, the main running cost.
+ * Appends events after `prev` in one transaction: the rows, their id lookup rows, the new chain
+ * head and the archive segments that must receive them. Throws on a lost race (see file comment).
+ * `contentHashes` are the events' content hashes (core/ingest/content-hash.ts), computed here when
+ * not given. Returns D1's rows written, the main running cost.
  */
 export async function commitEvents(
   db: Db,
@@ -96,10 +156,12 @@ export async function commitEvents(
   prev: ChainHead | null,
   chained: Chained,
   segments: SegmentRow[],
+  contentHashes: readonly string[] = chained.stored.map(contentHash),
 ): Promise<number> {
   const { stored, leaves, lines } = chained
   if (leaves.length !== stored.length || lines.length !== stored.length)
     throw new Error('every stored event needs its leaf hash and its line')
+  if (contentHashes.length !== stored.length) throw new Error('every stored event needs its content hash')
   const last = stored[stored.length - 1]
   if (!last) return 0
   const now = new Date().toISOString()
@@ -115,10 +177,13 @@ export async function commitEvents(
     : db
         .insert(chainHeads)
         .values({ tenant, seq: last.seq, hash: last.hash, frontier: frontierJson, updatedAt: now })
-  const inserts = eventInsertStatements(db, lines)
+  const inserts = [
+    ...eventInsertStatements(db, lines),
+    ...eventIdInsertStatements(db, tenant, stored, contentHashes),
+  ]
   const segmentInserts = segments.map((s) => prepared(db, db.insert(archiveSegments).values(s)))
   const leafInserts = tree.rows.map((row) => prepared(db, db.insert(chainLeaves).values({ tenant, ...row })))
-  // One D1 batch is one transaction: head, rows and outbox land together or not at all.
+  // One D1 batch is one transaction: head, rows, id lookup and outbox land together or not at all.
   const guard = prev
     ? [
         db.$client.prepare(
@@ -142,11 +207,31 @@ export function isWriteConflict(err: unknown): boolean {
   return /UNIQUE constraint failed|PRIMARY KEY|constraint failed/i.test(msg)
 }
 
-export async function getEventBody(db: Db, tenant: string, id: string): Promise<string | null> {
-  const row = await db
-    .select({ body: events.body })
-    .from(events)
-    .where(and(eq(events.tenant, tenant), eq(events.id, id)))
-    .get()
-  return row?.body ?? null
+/**
+ * A stored id's place and, while its day is in D1, its row (body and indexed chain hash; null once
+ * retention released the day: the line is then read from the archive). One query: the id lookup,
+ * then the events key it gives.
+ */
+export function locateEventQuery(db: Db, tenant: string, id: string) {
+  return db
+    .select({
+      seq: eventIds.seq,
+      occurredAt: eventIds.occurredAt,
+      contentHash: eventIds.contentHash,
+      body: events.body,
+      hash: events.hash,
+    })
+    .from(eventIds)
+    .leftJoin(
+      events,
+      and(
+        eq(events.tenant, eventIds.tenant),
+        eq(events.occurredAt, eventIds.occurredAt),
+        eq(events.id, eventIds.id),
+        // Another copy of the id stored before event_ids existed may hold the same key.
+        eq(events.seq, eventIds.seq),
+      ),
+    )
+    .where(and(eq(eventIds.tenant, tenant), eq(eventIds.id, id)))
+    .limit(1)
 }

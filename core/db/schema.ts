@@ -1,5 +1,6 @@
 // D1 schema. The events table is append-only: rows are inserted once, in chain order, and are
-// only ever deleted by retention after their archive object is written and mirrored.
+// only ever deleted by retention after their archive object is written and mirrored. event_ids,
+// written in the same transaction, is never deleted: it is how an id is found at any age.
 // Every index on `events` costs one written row per event, so each one must serve a
 // documented query pattern (see README "Search").
 import { sql } from 'drizzle-orm'
@@ -29,10 +30,11 @@ export const events = sqliteTable(
     body: text('body').notNull(),
   },
   (t) => [
-    // (tenant, id) is the table itself (WITHOUT ROWID): deduplication and reads by id cost
-    // no extra index. seq has no index: the chain is only walked in bulk, by time, off the hot path.
-    primaryKey({ columns: [t.tenant, t.id] }),
-    index('events_tenant_time').on(t.tenant, t.occurredAt, t.id),
+    // (tenant, occurred_at, id) is the table itself (WITHOUT ROWID, migrations/0003): it is the
+    // time index, so the newest events and time ranges cost no extra index. Reads by id go
+    // through event_ids (id -> occurred_at, then this key). seq has no index: the chain is only
+    // walked in bulk, by time, off the hot path.
+    primaryKey({ columns: [t.tenant, t.occurredAt, t.id] }),
     index('events_tenant_actor').on(t.tenant, t.actorId, t.occurredAt, t.id),
     index('events_tenant_target').on(t.tenant, t.targetType, t.targetId, t.occurredAt, t.id),
     // Partial: only events that have a parent / a correlation id pay for these.
@@ -49,6 +51,44 @@ export const events = sqliteTable(
   ],
 )
 
+/**
+ * Every stored event's place, by id: written in the same transaction as its events row and never
+ * deleted (retention removes only `events` rows), so deduplication, reads by id and proofs work at
+ * any age. WITHOUT ROWID (migrations/0003): the primary key is the table, one written row per event.
+ */
+export const eventIds = sqliteTable(
+  'event_ids',
+  {
+    tenant: text('tenant').notNull(),
+    id: text('id').notNull(),
+    seq: integer('seq').notNull(),
+    occurredAt: text('occurred_at').notNull(),
+    /**
+     * The first 32 hex digits of SHA-256 over the canonical client-supplied content
+     * (core/ingest/content-hash.ts). Null for rows backfilled by migrations/0003: filled in from
+     * the stored copy the first time the id is posted again.
+     */
+    contentHash: text('content_hash'),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.id] })],
+)
+
+/**
+ * Later posts of a stored id with different content (the first stored copy wins). One row per
+ * (id, request, content); `at` is when the conflicting copy was received. WITHOUT ROWID.
+ */
+export const idConflicts = sqliteTable(
+  'id_conflicts',
+  {
+    tenant: text('tenant').notNull(),
+    id: text('id').notNull(),
+    requestId: text('request_id').notNull(),
+    contentHash: text('content_hash').notNull(),
+    at: text('at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.id, t.requestId, t.contentHash] })],
+)
+
 export const apiKeys = sqliteTable(
   'api_keys',
   {
@@ -60,6 +100,18 @@ export const apiKeys = sqliteTable(
     prefix: text('prefix').notNull(),
     createdAt: text('created_at').notNull(),
     revokedAt: text('revoked_at'),
+    /** The key id that minted this key, or "admin-token"; null for keys minted before it was kept. */
+    createdBy: text('created_by'),
+    /** RFC 3339 UTC; null: the key does not expire. */
+    expiresAt: text('expires_at'),
+    /** Who revoked the key: a key id or "admin-token". */
+    revokedBy: text('revoked_by'),
+    /**
+     * The audit_log.key.revoked event (pending form, JSON), written in the same statement as
+     * revoked_at: an outbox, re-sent by a repeated DELETE until it is on record (the consumer
+     * dedupes by its id).
+     */
+    revocationEvent: text('revocation_event'),
   },
   (t) => [uniqueIndex('api_keys_hash').on(t.keyHash), index('api_keys_tenant').on(t.tenant)],
 )
@@ -139,3 +191,34 @@ export const archiveSegments = sqliteTable(
     index('archive_segments_status').on(t.status, t.tenant),
   ],
 )
+
+/**
+ * Integrity alarms (core/integrity/alarms.ts). Append-only but for the acknowledgement columns,
+ * which are set once; an alarm's id is derived from what it found, so the monitor finding the
+ * same thing again raises nothing new.
+ */
+export const alarms = sqliteTable(
+  'alarms',
+  {
+    id: text('id').primaryKey(),
+    tenant: text('tenant').notNull(),
+    kind: text('kind').notNull(),
+    seq: integer('seq'),
+    detail: text('detail').notNull(),
+    raisedAt: text('raised_at').notNull(),
+    acknowledgedAt: text('acknowledged_at'),
+    acknowledgedBy: text('acknowledged_by'),
+    ackNote: text('ack_note'),
+  },
+  (t) => [index('alarms_tenant_time').on(t.tenant, t.raisedAt)],
+)
+
+/** Per tenant: the monitor's sweep in progress (JSON, cron/monitor.ts) and rows retention released. */
+export const monitorState = sqliteTable('monitor_state', {
+  tenant: text('tenant').primaryKey(),
+  released: integer('released').notNull().default(0),
+  sweep: text('sweep'),
+  sweeps: integer('sweeps').notNull().default(0),
+  lastSweepAt: text('last_sweep_at'),
+  updatedAt: text('updated_at'),
+})

@@ -12,10 +12,14 @@ export type PageKey = { t: string; id: string }
 
 type Part = 'target' | 'children'
 
+/** The time index: events' primary key (tenant, occurred_at, id), the table itself. */
+export const TIME_INDEX = 'PRIMARY KEY'
+
 /**
  * The index that serves a filter set. Named explicitly (INDEXED BY) because without table
  * statistics SQLite may prefer walking the time index for ORDER BY ... LIMIT, which reads the
- * whole tenant when the filter is selective.
+ * whole tenant when the filter is selective. The time index is the primary key, which has no name
+ * to give: NOT INDEXED (no secondary index) keeps those queries on it.
  */
 export function indexFor(f: SearchFilters, part: Part = 'target'): string {
   if (part === 'children') return 'events_tenant_parent'
@@ -23,7 +27,11 @@ export function indexFor(f: SearchFilters, part: Part = 'target'): string {
   if (f.ip && f.outcome === 'failure') return 'events_tenant_failed_ip'
   if (f.target_type && f.target_id) return 'events_tenant_target'
   if (f.actor_id) return 'events_tenant_actor'
-  return 'events_tenant_time'
+  return TIME_INDEX
+}
+
+function indexClause(index: string) {
+  return sql.raw(index === TIME_INDEX ? 'NOT INDEXED' : `INDEXED BY ${index}`)
 }
 
 export function searchConditions(
@@ -73,7 +81,7 @@ export function searchQuery(
 ) {
   return db
     .select({ body: sql<string>`"body"`, occurredAt: sql<string>`"occurred_at"`, id: sql<string>`"id"` })
-    .from(sql`${events} INDEXED BY ${sql.raw(indexFor(f, part))}`)
+    .from(sql`${events} ${indexClause(indexFor(f, part))}`)
     .where(searchConditions(tenant, f, after, part))
     .orderBy(desc(events.occurredAt), desc(events.id))
     .limit(limit)

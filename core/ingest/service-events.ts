@@ -19,6 +19,12 @@ export type ServiceEvent = {
   outcome?: EventInput['outcome']
   metadata?: Record<string, string | number | boolean | null>
   description?: string
+  /**
+   * For an event that may be recorded more than once (a job that retries): a deterministic id and
+   * time, so every copy is the same event and the consumer stores it once. Default: a new UUIDv7, now.
+   */
+  id?: string
+  occurred_at?: string
 }
 
 /** The stored form of a service event: `key_id` is the key that caused it, or "system". */
@@ -31,8 +37,8 @@ export function serviceEvent(
   const at = now.toISOString()
   return toPendingEvent(
     {
-      id: uuidv7(now.getTime()),
-      occurred_at: at,
+      id: e.id ?? uuidv7(now.getTime()),
+      occurred_at: e.occurred_at ?? at,
       action: e.action,
       actor: e.actor,
       target: e.target,

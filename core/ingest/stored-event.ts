@@ -132,7 +132,7 @@ export function toPendingEvent(
 }
 
 /** The API's view: free-form values decoded back to JSON, a plain description as a string. */
-export function toApiEvent(s: StoredEvent) {
+export function toApiEvent(s: StoredEvent & { integrity_violation?: object }) {
   // Built field by field, in reading order (who, what, to which resource, ...; chain fields
   // last), whatever order the stored line has its keys in.
   return compact({
@@ -165,6 +165,8 @@ export function toApiEvent(s: StoredEvent) {
     ingest: s.ingest,
     hash: s.hash,
     prev_hash: s.prev_hash,
+    // Present only when the stored line failed its check (core/integrity/verified-read.ts).
+    integrity_violation: s.integrity_violation,
   })
 }
 export type ApiEvent = ReturnType<typeof toApiEvent>

@@ -12,7 +12,7 @@ import { frontierRoot } from './merkle'
 import { activeKey, loadKeyRing } from './signing-keys'
 
 export async function keyRing(env: Env) {
-  return loadKeyRing(env.SIGNING_KEYS, env.ADMIN_TOKEN)
+  return loadKeyRing(env.SIGNING_KEYS)
 }
 
 export async function issueCheckpoint(env: Env, tenant: string): Promise<SignedCheckpoint | null> {

@@ -2,12 +2,14 @@
 // {id, seed (32 random bytes, base64url), not_before, not_after?}; the newest key whose window
 // holds `now` signs, and every key is published (public half only) so old checkpoints stay
 // verifiable after a rotation. A retired key can drop its private half: an entry
-// {id, public_key, not_before, not_after} is published but can never sign. Without SIGNING_KEYS a development key is derived from
-// ADMIN_TOKEN, so a local system signs out of the box; it is marked as such.
-import { createHash } from 'node:crypto'
+// {id, public_key, not_before, not_after} is published but can never sign. Keys are never derived
+// from another secret: without SIGNING_KEYS nothing signs (issuing a checkpoint or a proof answers
+// 503 saying why). Keys whose id starts with `dev-` are development keys (the first `npm start`
+// writes one); a document of only such keys is marked `development: true`, and so is an archive
+// they signed, for as long as their public halves are published.
 import { z } from 'zod'
-import { issuesText } from '../errors'
-import { b64url, fromB64url, type PublicKeyDocument, type PublicKeyEntry } from './checkpoint'
+import { DomainError, issuesText } from '../errors'
+import { fromB64url, type PublicKeyDocument, type PublicKeyEntry } from './checkpoint'
 
 // Any RFC 3339 time is accepted and stored as UTC with milliseconds, the form checkpoints use,
 // so validity windows compare as plain strings.
@@ -73,15 +75,6 @@ async function load(spec: KeySpec): Promise<SigningKey> {
   return { spec, privateKey, publicKey: jwk.x! }
 }
 
-export function devKeySpec(adminToken: string): KeySpec {
-  const seed = createHash('sha256').update(`audit-log development signing key\n${adminToken}`).digest()
-  return {
-    id: `dev-${createHash('sha256').update(seed).digest('hex').slice(0, 8)}`,
-    seed: b64url(seed),
-    not_before: '1970-01-01T00:00:00.000Z',
-  }
-}
-
 /** Parses the SIGNING_KEYS secret; the error names what is wrong, never a key's value. */
 export function parseSigningKeys(text: string): KeySpec[] {
   let json: unknown
@@ -101,20 +94,18 @@ export function parseSigningKeys(text: string): KeySpec[] {
 
 const cache = new Map<string, SigningKey[]>()
 
-export async function loadKeyRing(
-  signingKeys: string | undefined,
-  adminToken: string | undefined,
-): Promise<SigningKey[]> {
-  const cacheKey = `${signingKeys ?? ''}\n${adminToken ?? ''}`
-  const hit = cache.get(cacheKey)
+/** The ring SIGNING_KEYS holds; empty when it is unset (then nothing can sign). */
+export async function loadKeyRing(signingKeys: string | undefined): Promise<SigningKey[]> {
+  if (!signingKeys) return []
+  const hit = cache.get(signingKeys)
   if (hit) return hit
-  const specs = signingKeys
-    ? parseSigningKeys(signingKeys)
-    : [devKeySpec(adminToken ?? 'no-admin-token-configured')]
-  const ring = await Promise.all(specs.map(load))
-  cache.set(cacheKey, ring)
+  const ring = await Promise.all(parseSigningKeys(signingKeys).map(load))
+  cache.set(signingKeys, ring)
   return ring
 }
+
+export const NO_SIGNING_KEYS =
+  'This deployment has no signing keys (the SIGNING_KEYS secret is unset), so it issues no checkpoints and no proofs. Set it with `wrangler secret put SIGNING_KEYS` (npm run keys:new makes an entry).'
 
 export function activeKey(ring: SigningKey[], now: string): Signer {
   const valid = ring
@@ -122,7 +113,15 @@ export function activeKey(ring: SigningKey[], now: string): Signer {
     .filter((k) => k.spec.not_before <= now && (k.spec.not_after === undefined || now <= k.spec.not_after))
     .sort((a, b) => (a.spec.not_before < b.spec.not_before ? 1 : -1))
   const key = valid[0]
-  if (!key) throw new Error('no signing key with a seed is valid now; check SIGNING_KEYS')
+  if (ring.length === 0)
+    throw new DomainError('unavailable', NO_SIGNING_KEYS, undefined, { retry_after: 3600 })
+  if (!key)
+    throw new DomainError(
+      'unavailable',
+      'There is no signing key with a seed valid now: every key of SIGNING_KEYS is outside its window or retired.',
+      undefined,
+      { retry_after: 3600 },
+    )
   return key
 }
 
@@ -134,5 +133,9 @@ export function publicKeyDocument(ring: SigningKey[]): PublicKeyDocument & { dev
     not_before: k.spec.not_before,
     ...(k.spec.not_after ? { not_after: k.spec.not_after } : {}),
   }))
-  return ring.every((k) => k.spec.id.startsWith('dev-')) ? { keys, development: true } : { keys }
+  return ring.length > 0 && ring.every(isDevelopmentKey) ? { keys, development: true } : { keys }
+}
+
+export function isDevelopmentKey(k: SigningKey): boolean {
+  return k.spec.id.startsWith('dev-')
 }

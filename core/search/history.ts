@@ -11,6 +11,7 @@ import { listDirs } from '../archive/r2'
 import type { Db } from '../db/client'
 import { type PageKey, searchEvents } from '../db/search'
 import type { StoredEvent } from '../ingest/stored-event'
+import { verifiedEvent } from '../integrity/verified-read'
 import type { SearchFilters } from './filters'
 import { matchesFilters } from './match'
 import { newestFirst } from './order'
@@ -63,7 +64,7 @@ export async function searchHistory(
   if (hotReached) {
     const since = f.since !== undefined && f.since > o.cutoff ? f.since : o.cutoff
     const hot = await searchEvents(db, tenant, { ...f, since }, limit, after)
-    events.push(...hot.bodies.map((b) => JSON.parse(b) as StoredEvent))
+    events.push(...hot.bodies.map((b) => verifiedEvent(b)))
     if (hot.next) return { events, next: hot.next }
   }
   if (f.since !== undefined && f.since >= o.cutoff) return { events, next: null }

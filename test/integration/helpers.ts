@@ -1,5 +1,9 @@
 import { env, SELF } from 'cloudflare:test'
 import { expect } from 'vitest'
+import { database } from '../../core/db/client'
+import { ADMIN_TOKEN_ACTOR, insertKey, type Scope } from '../../core/db/keys'
+import { randomToken } from '../../core/ids'
+import { secretHash } from '../../core/keys/api-keys'
 import { TEST_ADMIN_TOKEN } from '../constants'
 
 export const BASE = 'http://audit.test'
@@ -12,14 +16,45 @@ export function uniqueTenant(prefix = 't'): string {
   return `${prefix}-${Date.now().toString(36)}-${tenantCounter}-${Math.random().toString(36).slice(2, 6)}`
 }
 
+/**
+ * A fixture key, written straight to the key store: minting through POST /v1/keys also records
+ * an audit_log.key.created event in the tenant, which would shift the counts and sequence
+ * numbers tests assert on. The keys API itself is tested through the Worker (mintKeyViaApi,
+ * keys-lifecycle.test.ts).
+ */
 export async function mintKey(tenant: string, scopes: string[] = ['events:write', 'events:read']) {
+  const key = `alk_${randomToken(32)}`
+  const rec = await insertKey(database(env.DB), {
+    id: `key_${randomToken(12)}`,
+    tenant,
+    scopes: [...new Set(scopes)] as Scope[],
+    keyHash: await secretHash(key),
+    prefix: key.slice(0, 12),
+    createdBy: ADMIN_TOKEN_ACTOR,
+  })
+  return { id: rec!.id, key, tenant: rec!.tenant, scopes: rec!.scopes as string[] }
+}
+
+/** Mints a key through POST /v1/keys (recorded in the tenant's log), as `by` (default: the admin token). */
+export async function mintKeyViaApi(
+  body: { tenant: string; scopes: string[]; name?: string; expires_at?: string },
+  by = TEST_ADMIN_TOKEN,
+) {
   const res = await SELF.fetch(`${BASE}/v1/keys`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ tenant, scopes }),
+    headers: { authorization: `Bearer ${by}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
   })
   expect(res.status).toBe(201)
-  return (await res.json()) as { id: string; key: string; tenant: string; scopes: string[] }
+  return (await res.json()) as {
+    id: string
+    key: string
+    tenant: string
+    scopes: string[]
+    name: string | null
+    created_by: string
+    expires_at: string | null
+  }
 }
 
 export function event(overrides: Record<string, unknown> = {}) {

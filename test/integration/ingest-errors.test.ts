@@ -1,6 +1,15 @@
 import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { BASE, event, expectProblem, mintKey, post, TEST_ADMIN_TOKEN, uniqueTenant } from './helpers'
+import {
+  BASE,
+  event,
+  expectProblem,
+  mintKey,
+  mintKeyViaApi,
+  post,
+  TEST_ADMIN_TOKEN,
+  uniqueTenant,
+} from './helpers'
 
 const tenant = uniqueTenant('errors')
 const keyPromise = mintKey(tenant, ['events:write'])
@@ -140,7 +149,7 @@ describe('keys API', () => {
     })
     const p = await expectProblem(bad, 400)
     expect(p.errors!.map((e) => e.path).sort()).toEqual(['scopes[0]', 'tenant'])
-    const k = await mintKey(tenant, ['events:read'])
+    const k = await mintKeyViaApi({ tenant, scopes: ['events:read'] })
     expect(k.key).toMatch(/^alk_/)
     const list = await SELF.fetch(`${BASE}/v1/keys`, {
       headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },

@@ -52,7 +52,7 @@ function pendingEvent(tenant: string, i: number, day: number): PendingEvent {
 }
 
 export async function writeArchive(dir: string, specs: TenantSpec[]) {
-  const ring = await loadKeyRing(FIXTURE_KEYS, undefined)
+  const ring = await loadKeyRing(FIXTURE_KEYS)
   const key = ring[0]!
   const write = (rel: string, data: string | Buffer) => {
     mkdirSync(dirname(join(dir, rel)), { recursive: true })

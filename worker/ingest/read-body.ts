@@ -1,4 +1,5 @@
 import { DomainError } from '../../core/errors'
+import { assertExactJson } from '../../core/ingest/exact-json'
 
 /** Reads a request body as text, refusing (413) more than `max` bytes without buffering them. */
 export async function readBodyText(req: Request, max: number): Promise<string> {
@@ -41,12 +42,19 @@ function decodeUtf8(buf: Uint8Array): string {
   }
 }
 
-export function parseJson(text: string): unknown {
-  if (text.trim() === '')
-    throw new DomainError('malformed_json', 'The body is empty; send a JSON event or {"events": [...]}.')
+/**
+ * Parses a JSON body and holds it to what can be kept exactly (core/ingest/exact-json.ts: depth,
+ * reserved keys, numbers, surrogates), so no later step can drop or round a value unseen.
+ * `expected` names what to send when the body is empty.
+ */
+export function parseJson(text: string, expected = 'a JSON event or {"events": [...]}'): unknown {
+  if (text.trim() === '') throw new DomainError('malformed_json', `The body is empty; send ${expected}.`)
+  let body: unknown
   try {
-    return JSON.parse(text)
+    body = JSON.parse(text)
   } catch (err) {
     throw new DomainError('malformed_json', `The body is not valid JSON: ${(err as Error).message}`)
   }
+  assertExactJson(body)
+  return body
 }

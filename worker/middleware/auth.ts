@@ -1,13 +1,15 @@
 // Bearer authentication: the admin token (secret ADMIN_TOKEN) or a tenant API key. Keys are
 // looked up by their SHA-256; the comparison of secrets is constant-time. Lookups are cached
 // per isolate for a few seconds, which bounds how long a revoked key keeps working.
+import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { database } from '../../core/db/client'
-import { type ApiKeyRecord, findKeyByHash, type Scope } from '../../core/db/keys'
+import { type ApiKeyRecord, findKeyByHash, isExpired, type Scope } from '../../core/db/keys'
 import { settings } from '../../core/env'
 import { DomainError, forbidden, unauthorized } from '../../core/errors'
 import { secretHash } from '../../core/keys/api-keys'
 import type { AppEnv, Auth } from '../context'
+import { countAuthFailure, limitPrincipal, refuseLockedOut } from './rate-limit'
 
 export const KEY_CACHE_TTL_MS = 5_000
 const MAX_CACHE = 10_000
@@ -58,7 +60,29 @@ async function resolve(c: {
   if (!rec || !constantTimeEqual(rec.keyHash, tokenHash) || rec.revokedAt) {
     throw unauthorized('The API key is unknown or has been revoked.')
   }
+  // Checked on every request, cached record or not: a key stops working the moment it expires.
+  if (isExpired(rec)) throw unauthorized(`The API key expired at ${rec.expiresAt}.`)
   return { kind: 'key', keyId: rec.id, tenant: rec.tenant, scopes: rec.scopes }
+}
+
+/**
+ * resolve() under the abuse limits (./rate-limit.ts): a locked-out IP is refused before its
+ * token is compared, a rejection is logged and counted per IP, and an accepted principal is
+ * charged one request.
+ */
+async function authenticate(c: Context<AppEnv>): Promise<Auth> {
+  refuseLockedOut(c)
+  let auth: Auth
+  try {
+    auth = await resolve(c)
+  } catch (err) {
+    if (err instanceof DomainError && err.code === 'unauthorized') await countAuthFailure(c, err)
+    throw err
+  }
+  await limitPrincipal(c, auth)
+  // Valid credentials, whether or not they are allowed here (./rate-limit.ts tells them apart).
+  c.set('auth', auth)
+  return auth
 }
 
 /**
@@ -67,7 +91,7 @@ async function resolve(c: {
  */
 export function requireScope(scope: Scope, opts: { allowAdminToken?: boolean } = {}) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const auth = await resolve(c)
+    const auth = await authenticate(c)
     if (auth.kind === 'admin-token') {
       if (!opts.allowAdminToken) throw forbidden('The admin token manages keys; use a tenant API key here.')
     } else if (!auth.scopes.includes(scope) && !auth.scopes.includes('admin')) {
@@ -84,7 +108,7 @@ export function requireScope(scope: Scope, opts: { allowAdminToken?: boolean } =
  */
 export function requireAdminToken() {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const auth = await resolve(c)
+    const auth = await authenticate(c)
     if (auth.kind !== 'admin-token')
       throw forbidden('This operation spans all tenants; it needs the admin token.')
     c.set('auth', auth)

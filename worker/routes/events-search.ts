@@ -11,7 +11,7 @@ import {
 import { searchHistory } from '../../core/search/history'
 import { historyOptions } from '../../core/search/history-options'
 import { decodeCursor, encodeCursor } from '../../core/search/page-cursor'
-import { filtersMetadata, recordRead } from '../audit-reads'
+import { alarmOnViolations, filtersMetadata, recordRead } from '../audit-reads'
 import type { AppEnv } from '../context'
 import { requireScope, tenantOf } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
@@ -38,6 +38,7 @@ async function page(c: Context<AppEnv>, filters: SearchFilters, limit: number, c
     after,
     historyOptions(c.env),
   )
+  alarmOnViolations(c, tenant, events, 'a search')
   recordRead(
     c,
     'audit_log.searched',

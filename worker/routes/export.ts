@@ -5,11 +5,11 @@ import { createRoute, z } from '@hono/zod-openapi'
 import { database } from '../../core/db/client'
 import type { PageKey } from '../../core/db/search'
 import { toApiEvent } from '../../core/ingest/stored-event'
-import { csvHeader, csvLines, ndjsonLines, ndjsonTrailer } from '../../core/search/export-format'
+import { csvHeader, csvLines, csvTrailer, ndjsonLines, ndjsonTrailer } from '../../core/search/export-format'
 import { exportQuerySchema, filtersOf } from '../../core/search/filters'
 import { searchHistory } from '../../core/search/history'
 import { historyOptions } from '../../core/search/history-options'
-import { filtersMetadata, recordRead } from '../audit-reads'
+import { alarmOnViolations, filtersMetadata, recordRead } from '../audit-reads'
 import { requireScope, tenantOf } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
 
@@ -22,8 +22,13 @@ export const exportRoutes = router().openapi(
     path: '/v1/export',
     tags: ['Events'],
     summary: 'Export matching events as a streamed NDJSON or CSV file',
-    description:
-      'Same filters as GET /v1/events. NDJSON ends with a trailer line {"_export": {"rows": N, "complete": true}}; CSV has a header row and one row per event (nested values as JSON).',
+    description: [
+      'Same filters as GET /v1/events, newest first, streamed. Events received after the export began are left out.',
+      '',
+      'NDJSON is the exact form: one event per line as GET /v1/events/{id} returns it, then a trailer line `{"_export": {"rows": N, "complete": true}}`.',
+      '',
+      "CSV (RFC 4180, CRLF records) is made to be opened in a spreadsheet: a header row, one row per event (nested values as JSON text; the tenant and the ingest facts in the last columns), then a completeness row `#complete,N` padded with empty cells to the header width (no event id can begin with `#`). A file whose last row is not that row, or whose N differs from the number of event rows, was cut short. Any field holding a quote, a comma, a CR or an LF is quoted. Against formula injection (OWASP), a cell beginning with `=`, `+`, `-`, `@`, a tab or a CR (or the full-width = + - @) is prefixed with a single quote `'` and quoted. That includes negative numbers written as text, such as an outcome code `-1`, which reads back as `'-1`; metadata is one JSON object per cell, so its numbers are unchanged. Use NDJSON when values must round-trip exactly.",
+    ].join('\n'),
     security: bearerSecurity,
     middleware: [requireScope('events:read')] as const,
     request: { query: exportQuerySchema },
@@ -56,13 +61,14 @@ export const exportRoutes = router().openapi(
       async pull(controller) {
         if (done) return
         const page = await searchHistory(db, c.env.ARCHIVE, tenant, filters, PAGE, after, history)
+        alarmOnViolations(c, tenant, page.events, 'an export')
         const next = page.next
         const events = page.events.filter((e) => e.received_at <= startedAt).map(toApiEvent)
         rows += events.length
         if (events.length > 0) controller.enqueue(enc.encode(csv ? csvLines(events) : ndjsonLines(events)))
         if (!next) {
           done = true
-          if (!csv) controller.enqueue(enc.encode(ndjsonTrailer(rows)))
+          controller.enqueue(enc.encode(csv ? csvTrailer(rows) : ndjsonTrailer(rows)))
           recordRead(
             c,
             'audit_log.exported',

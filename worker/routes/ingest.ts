@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi'
 import { Hono } from 'hono'
 import { uuidv7 } from '../../core/ids'
+import { rejectDuplicateIds } from '../../core/ingest/duplicate-ids'
 import { enqueueEvents } from '../../core/ingest/enqueue'
 import { eventInputSchema } from '../../core/ingest/event-schema'
 import { ingestFacts, toPendingEvent } from '../../core/ingest/stored-event'
@@ -27,6 +28,7 @@ export const ingestRoutes = new Hono<AppEnv>().post(
     const now = Date.now()
     const decoded = format.decode(body, { headers: c.req.raw.headers, tenant })
     const valid = validateEvents(decoded.events, { now, batch: decoded.batch })
+    rejectDuplicateIds(valid)
     const ingest = ingestFacts(keyId, c.get('requestId'), c.req.raw.cf)
     const receivedAt = new Date(now).toISOString()
     const pending = valid.map((e) => toPendingEvent(e, tenant, receivedAt, ingest, e.id ?? uuidv7(now)))
@@ -42,7 +44,7 @@ export function documentIngest(app: ReturnType<typeof router>) {
     path: '/v1/events',
     tags: ['Events'],
     summary: 'Ingest one event, or a batch as {"events": [...]}',
-    description: `Needs the events:write scope. At most ${LIMITS.maxEventsPerRequest} events and ${LIMITS.maxBodyBytes} bytes per request. A 202 means every listed event is durably queued. Other formats: ?format=${FORMAT_CHOICES.join('|')}; CloudEvents also by Content-Type application/cloudevents+json, application/cloudevents-batch+json, or a ce-specversion header (binary mode).`,
+    description: `Needs the events:write scope. At most ${LIMITS.maxEventsPerRequest} events and ${LIMITS.maxBodyBytes} bytes per request. A 202 means every listed event is on the queue: deployed, Cloudflare Queues hold it durably until the consumer has stored it in D1 and R2; under a local npm start the queue is in memory, so a crash of that process loses what was still queued. Other formats: ?format=${FORMAT_CHOICES.join('|')}; CloudEvents also by Content-Type application/cloudevents+json, application/cloudevents-batch+json, or a ce-specversion header (binary mode).`,
     security: bearerSecurity,
     request: {
       query: z.object({ format: z.string().optional() }),

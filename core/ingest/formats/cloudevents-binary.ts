@@ -1,6 +1,7 @@
 // CloudEvents binary mode: attributes travel in ce-* headers (percent-encoded, per the HTTP
 // protocol binding), Content-Type is datacontenttype, and the body is the data.
 import { DomainError } from '../../errors'
+import { isReservedKey, RESERVED_KEY_MESSAGE } from '../exact-json'
 import { cloudEventSchema, mapCloudEvent } from './cloudevents'
 import type { MapOptions } from './map-options'
 import type { Mapped } from './provenance'
@@ -29,6 +30,11 @@ export function mapBinary(body: unknown, headers: HeaderSource, opts: MapOptions
     if (k === 'ce-data' || k === 'ce-data_base64')
       throw new DomainError('validation_failed', `The header ${k} is not allowed in binary mode.`, [
         { path: k, message: 'the body is the data in binary mode' },
+      ])
+    // Checked here: assigning `attrs.__proto__` would drop the header without a trace.
+    if (isReservedKey(k.slice(3)))
+      throw new DomainError('validation_failed', `The header ${k} names a reserved attribute.`, [
+        { path: k, message: RESERVED_KEY_MESSAGE },
       ])
     attrs[k.slice(3)] = percentDecode(value)
   })

@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import { DomainError } from '../../errors'
 import { actionSchema } from '../event-schema'
+import { assertExactJson } from '../exact-json'
 import { at, deriveId, isObject, parseSource } from './common'
 import { mapEventBridge } from './eventbridge'
 import type { MapOptions } from './map-options'
@@ -62,16 +63,20 @@ function dataFormatOf(ce: CloudEvent, data: Record<string, unknown>, where: Wher
   return 'v1'
 }
 
+/** The data; base64 data is held to the same rules as a JSON body (core/ingest/exact-json.ts). */
 function dataOf(ce: CloudEvent, where: Where): unknown {
   if (ce.data_base64 === undefined) return ce.data
+  let data: unknown
   try {
     const bytes = Uint8Array.from(atob(ce.data_base64), (c) => c.charCodeAt(0))
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes))
+    data = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes))
   } catch {
     throw new DomainError('validation_failed', 'data_base64 is not base64 of UTF-8 JSON.', [
       { path: where.attr('data_base64'), message: 'must be base64-encoded UTF-8 JSON' },
     ])
   }
+  assertExactJson(data, where.data)
+  return data
 }
 
 /** An event v1 in `data`: the CloudEvent supplies id, occurred_at, source and action it lacks. */

@@ -1,9 +1,11 @@
 // Flat metadata built from a foreign event. Invariants: each key is written once (a second
 // write would lose a value, so it is an error naming both source fields); every value is a
-// scalar (structured values become JSON text); the metadata limits of core/limits.ts hold, and
-// a breach is an error naming the source field that caused it.
+// scalar (structured values become JSON text, nested at most LIMITS.maxDepth levels); the
+// metadata limits of core/limits.ts hold, and a breach is an error naming the source field that
+// caused it.
 import { DomainError } from '../../errors'
 import { LIMITS } from '../../limits'
+import { tooDeepPath } from '../exact-json'
 import { at } from './common'
 
 export type Scalar = string | number | boolean | null
@@ -28,6 +30,11 @@ export class MetadataBuilder {
   /** Adds `key` from the source field `path`; undefined values are skipped. */
   put(key: string, value: unknown, path: string): this {
     if (value === undefined) return this
+    const deep = tooDeepPath(value, LIMITS.maxDepth)
+    if (deep) {
+      const where = deep.reduce<string>((p, k) => (typeof k === 'number' ? `${p}[${k}]` : at(p, k)), path)
+      throw fail(where, `nests deeper than ${LIMITS.maxDepth} levels`)
+    }
     const v = metaValue(value)
     if (key.length === 0 || key.length > LIMITS.metadataMaxKeyLength)
       throw fail(

@@ -2,7 +2,7 @@
 // valid foreign shape but still not valid event v1 (an id too long, an e-mail that is not one)
 // is reported under the field the client sent, not under a v1 name it never used.
 import { DomainError, type FieldError, fieldErrors } from '../../errors'
-import { eventInputSchema } from '../event-schema'
+import { checkEvent } from '../validate-events'
 
 /**
  * v1 path (`target.id`, `changes`, `actor`) -> the source field(s) it came from. The longest
@@ -31,10 +31,10 @@ function sourcesOf(v1Path: string, from: Provenance): string[] | undefined {
 export function checkMapped(items: Mapped[], format: string): Record<string, unknown>[] {
   const errors: FieldError[] = []
   for (const { event, from } of items) {
-    const r = eventInputSchema.safeParse(event)
-    if (r.success) continue
+    const r = checkEvent(event)
+    if (!r.issues) continue
     // An unknown field is named itself, not its parent object.
-    const issues = r.error.issues.flatMap((i) =>
+    const issues = r.issues.flatMap((i) =>
       i.code === 'unrecognized_keys'
         ? i.keys.map((k) => ({ path: [...i.path, k], message: 'is not an event v1 field' }))
         : [i],

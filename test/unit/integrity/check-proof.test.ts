@@ -33,7 +33,7 @@ async function proofFor(n: number, seq: number, size = n) {
     ),
   )
   const { stored, leaves } = await appendToChain({ seq: 0, hash: GENESIS_HASH }, pending)
-  const ring = await loadKeyRing(FIXTURE_KEYS, undefined)
+  const ring = await loadKeyRing(FIXTURE_KEYS)
   const key = ring[0]!
   const checkpoint = await signCheckpoint(
     {
@@ -84,7 +84,6 @@ describe('offline proof check', () => {
       JSON.stringify([
         { id: 'k9', seed: Buffer.alloc(32, 9).toString('base64url'), not_before: '2000-01-01T00:00:00.000Z' },
       ]),
-      undefined,
     )
     const cases: [string, unknown, string][] = [
       [
@@ -155,7 +154,7 @@ describe('offline proof check', () => {
       ok: false,
       problem: { kind: 'wrong_position', message: /does not cover/, expected: 'seq >= 12', found: '10' },
     })
-    const key = (await loadKeyRing(FIXTURE_KEYS, undefined))[0]!
+    const key = (await loadKeyRing(FIXTURE_KEYS))[0]!
     const { signature: _s, ...body } = doc.checkpoint
     const other = await signCheckpoint({ ...body, tenant: 'other' }, key.privateKey!)
     expect(await checkProof({ ...doc, checkpoint: other }, keys)).toMatchObject({
@@ -212,7 +211,7 @@ async function checkpointsOf(n: number, sizes: number[], salt = '', tenant = 'ac
     ),
   )
   const { stored, leaves } = await appendToChain({ seq: 0, hash: GENESIS_HASH }, pending)
-  const ring = await loadKeyRing(FIXTURE_KEYS, undefined)
+  const ring = await loadKeyRing(FIXTURE_KEYS)
   const key = ring[0]!
   const cps = await Promise.all(
     sizes.map((size, i) =>

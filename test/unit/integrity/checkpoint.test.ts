@@ -18,7 +18,7 @@ import vectors from '../../vectors/checkpoint.json'
 
 const keys = vectors.keys as PublicKeyDocument
 const seedOf = (hex: string) => Buffer.from(hex, 'hex').toString('base64url')
-const ringOf = (entries: object[]) => loadKeyRing(JSON.stringify(entries), undefined)
+const ringOf = (entries: object[]) => loadKeyRing(JSON.stringify(entries))
 
 /** Verifies with node:crypto's own Ed25519, independent of the WebCrypto path under test. */
 function nodeVerify(publicKey: string, message: Uint8Array, signature: string): boolean {
@@ -147,13 +147,20 @@ describe('key ring and rotation', () => {
     }
   })
 
-  it('derives a stable development key from ADMIN_TOKEN when no SIGNING_KEYS is set', async () => {
-    const a = await loadKeyRing(undefined, 'token-aaaaaaaaaaaaaaaa')
-    const again = await loadKeyRing(undefined, 'token-aaaaaaaaaaaaaaaa')
-    const b = await loadKeyRing(undefined, 'token-bbbbbbbbbbbbbbbb')
-    expect(a[0]!.publicKey).toBe(again[0]!.publicKey)
-    expect(a[0]!.publicKey).not.toBe(b[0]!.publicKey)
-    expect(a[0]!.spec.id).toMatch(/^dev-[0-9a-f]{8}$/)
-    expect(publicKeyDocument(a).development).toBe(true)
+  it('derives nothing without SIGNING_KEYS: the ring is empty and signing is unavailable', async () => {
+    const ring = await loadKeyRing(undefined)
+    expect(ring).toEqual([])
+    expect(publicKeyDocument(ring)).toEqual({ keys: [] })
+    expect(() => activeKey(ring, new Date().toISOString())).toThrow(/SIGNING_KEYS secret is unset/)
+  })
+
+  it('marks a ring of dev- keys as development, and a mixed ring not', async () => {
+    const dev = {
+      id: 'dev-local',
+      seed: Buffer.alloc(32, 3).toString('base64url'),
+      not_before: '2000-01-01T00:00:00Z',
+    }
+    expect(publicKeyDocument(await ringOf([dev])).development).toBe(true)
+    expect(publicKeyDocument(await ringOf([dev, k2])).development).toBeUndefined()
   })
 })

@@ -11,14 +11,15 @@ import { appendToChain, extendChain, GENESIS_HASH } from '../../../core/integrit
 import type { PublicKeyDocument, SignedCheckpoint } from '../../../core/integrity/checkpoint'
 import { signCheckpoint } from '../../../core/integrity/checkpoint'
 import { loadKeyRing } from '../../../core/integrity/signing-keys'
-import { verifyArchive } from '../../../verifier/verify-archive'
+import { type ArchiveSource, directorySource } from '../../../verifier/archive-source'
+import { type TenantResult, verifyArchive } from '../../../verifier/verify-archive'
 import { type TenantSpec, writeArchive } from '../../support/archive-fixture'
 import { walk } from '../../support/walk'
 
 const roots: string[] = []
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true })
-})
+}, 60_000)
 
 const eventFiles = (root: string, tenant?: string) =>
   walk(join(root, 'events'))
@@ -164,7 +165,6 @@ const mutations: Record<string, Mutation> = {
               not_before: '2000-01-01T00:00:00.000Z',
             },
           ]),
-          undefined,
         )
       )[0]!
       writeFileSync(
@@ -392,4 +392,226 @@ describe('offline verifier: compacted days', () => {
     writeLines(join(root, archiveObjectKey('acme', '2026-01-01', 1, 9)), edited)
     expect((await verifyArchive(root, keys)).break).toMatchObject({ kind: 'hash_mismatch', seq: 8, line: 5 })
   })
+})
+
+describe('offline verifier: every tenant, each to its first break', () => {
+  /** Flips the lowest bit of one letter of the event's action (the line stays JSON). */
+  const flipByte = (line: string) => {
+    const at = line.indexOf('"action":"') + '"action":"'.length
+    return line.slice(0, at) + String.fromCharCode(line.charCodeAt(at) ^ 1) + line.slice(at + 1)
+  }
+
+  /** Three tenants: alpha with a flipped byte, beta intact, gamma missing its middle file. */
+  async function threeTenants() {
+    const { root, keys } = await fresh([
+      { tenant: 'alpha', batches: [3, 4], day: () => 0 },
+      { tenant: 'beta', batches: [2, 2], day: (i) => i % 2, checkpointAfter: [0] },
+      { tenant: 'gamma', batches: [2, 3, 2], day: () => 0 },
+    ])
+    const alphaFile = eventFiles(root, 'alpha')[1]!
+    const lines = readLines(alphaFile)
+    lines[1] = flipByte(lines[1]!)
+    writeLines(alphaFile, lines)
+    const gammaMiddle = eventFiles(root, 'gamma')[1]!
+    expect(gammaMiddle).toMatch(/000000000003-000000000005\.ndjson\.gz$/)
+    unlinkSync(gammaMiddle)
+    return { root, keys }
+  }
+
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'verifier/cli.ts', ...args], { encoding: 'utf8' })
+
+  it('reports each broken tenant at its own first break, and the intact one as sound', async () => {
+    const { root, keys } = await threeTenants()
+    const r = await verifyArchive(root, keys)
+    expect(r.ok).toBe(false)
+    expect(r.tenants.map((t) => [t.tenant, t.ok])).toEqual([
+      ['alpha', false],
+      ['beta', true],
+      ['gamma', false],
+    ])
+    const [alpha, beta, gamma] = r.tenants as [TenantResult, TenantResult, TenantResult]
+    expect(alpha).toMatchObject({ events: 4, files: 2, checkpoints: 0 })
+    expect(alpha.break).toMatchObject({
+      kind: 'hash_mismatch',
+      tenant: 'alpha',
+      file: 'events/tenant=alpha/dt=2026-01-01/000000000004-000000000007.ndjson.gz',
+      line: 2,
+      seq: 5,
+    })
+    expect(alpha.break?.expected).not.toBe(alpha.break?.found)
+    expect(beta).toMatchObject({ ok: true, events: 4, files: 4, checkpoints: 2 })
+    expect(beta.break).toBeUndefined()
+    expect(beta.head).toMatch(/^[0-9a-f]{64}$/)
+    expect(gamma).toMatchObject({ events: 2, files: 2, checkpoints: 0 })
+    expect(gamma.break).toMatchObject({
+      kind: 'seq_mismatch',
+      tenant: 'gamma',
+      file: 'events/tenant=gamma/dt=2026-01-01/000000000006-000000000007.ndjson.gz',
+      line: 1,
+      seq: 6,
+      expected: 3,
+      found: 6,
+    })
+    expect(alpha.head).toBeUndefined()
+    // The run's first break is the first broken tenant's.
+    expect(r.break).toEqual(alpha.break)
+    expect(r.outside).toBeUndefined()
+  })
+
+  it('CLI: one line per tenant, the breaks named, exit 1', async () => {
+    const { root } = await threeTenants()
+    const out = cli(root)
+    expect(out.status).toBe(1)
+    const status = [...out.stdout.split('\n'), ...out.stderr.split('\n')].filter((l) =>
+      /^(ok {2}|BROKEN )\w+:/.test(l),
+    )
+    expect(status.sort()).toEqual([
+      expect.stringMatching(/^BROKEN alpha: hash_mismatch: event content does not match its hash$/),
+      expect.stringMatching(/^BROKEN gamma: seq_mismatch: expected seq 3$/),
+      expect.stringMatching(/^ok {2}beta: 4 events in 4 files, 2 checkpoints, head [0-9a-f]{64}$/),
+    ])
+    expect(out.stderr).toMatch(
+      /file: events\/tenant=alpha\/dt=2026-01-01\/000000000004-000000000007\.ndjson\.gz, line 2/,
+    )
+    expect(out.stderr).toMatch(
+      /file: events\/tenant=gamma\/dt=2026-01-01\/000000000006-000000000007\.ndjson\.gz, line 1/,
+    )
+    expect(out.stderr).toMatch(/BROKEN: 2 of 3 tenants; 10 events verified/)
+    expect(out.stdout).not.toMatch(/^verified/m)
+  }, 20_000)
+
+  it('CLI --json: one object per tenant and a summary, exit 1', async () => {
+    const { root, keys } = await threeTenants()
+    const out = cli(root, '--json')
+    expect(out.status).toBe(1)
+    const objects = out.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    const r = await verifyArchive(root, keys)
+    expect(objects.slice(0, 3)).toEqual(r.tenants.map((t) => ({ type: 'tenant', ...t })))
+    expect(objects[3]).toMatchObject({
+      type: 'summary',
+      ok: false,
+      tenants: 3,
+      broken: 2,
+      outside: false,
+      events: 10,
+      warnings: r.warnings,
+    })
+    expect(objects).toHaveLength(4)
+    // A sound archive: exit 0, every tenant ok.
+    const sound = await fresh()
+    const ok = cli(sound.root, '--json')
+    expect(ok.status).toBe(0)
+    const lines = ok.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(lines).toMatchObject([
+      { type: 'tenant', tenant: 'acme', ok: true, events: 5, files: 4, checkpoints: 1 },
+      { type: 'summary', ok: true, tenants: 1, broken: 0, events: 5 },
+    ])
+  }, 20_000)
+
+  it('keeps a layout break inside its tenant, and reports an object outside every tenant on its own', async () => {
+    const { root, keys } = await fresh([
+      { tenant: 'alpha', batches: [2], day: () => 0 },
+      { tenant: 'beta', batches: [3], day: () => 0 },
+      { tenant: 'gamma', batches: [1, 1], day: () => 0 },
+    ])
+    writeFileSync(join(root, 'events', 'tenant=alpha', 'dt=2026-01-01', 'extra.ndjson.gz'), gzipSync('{}\n'))
+    mkdirSync(join(root, 'manifests', 'tenant=gamma'), { recursive: true })
+    writeFileSync(join(root, 'manifests', 'tenant=gamma', 'dt=2026-01-01.json'), '{"files": 3}')
+    const r = await verifyArchive(root, keys)
+    expect(r.tenants).toMatchObject([
+      { tenant: 'alpha', ok: false, events: 0, files: 0, checkpoints: 0 },
+      { tenant: 'beta', ok: true, events: 3, files: 1, checkpoints: 1 },
+      { tenant: 'gamma', ok: false, events: 0 },
+    ])
+    expect(r.tenants[0]!.break).toMatchObject({
+      kind: 'unexpected_file',
+      tenant: 'alpha',
+      file: 'events/tenant=alpha/dt=2026-01-01/extra.ndjson.gz',
+    })
+    expect(r.tenants[2]!.break).toMatchObject({
+      kind: 'manifest_invalid',
+      tenant: 'gamma',
+      file: 'manifests/tenant=gamma/dt=2026-01-01.json',
+    })
+    expect(r.break).toEqual(r.tenants[0]!.break)
+
+    // An object in no tenant's directory belongs to none: every tenant is still verified.
+    const sound = await fresh([
+      { tenant: 'alpha', batches: [2], day: () => 0 },
+      { tenant: 'beta', batches: [3], day: () => 0 },
+    ])
+    writeFileSync(join(sound.root, 'events', 'stray.ndjson.gz'), gzipSync('{}\n'))
+    const s = await verifyArchive(sound.root, sound.keys)
+    expect(s.ok).toBe(false)
+    expect(s.tenants.map((t) => [t.tenant, t.ok, t.events])).toEqual([
+      ['alpha', true, 2],
+      ['beta', true, 3],
+    ])
+    expect(s.outside).toMatchObject({ kind: 'unexpected_file', tenant: '', file: 'events/stray.ndjson.gz' })
+    expect(s.break).toEqual(s.outside)
+    const out = cli(sound.root)
+    expect(out.status).toBe(1)
+    expect(out.stderr).toMatch(/BROKEN outside any tenant: unexpected_file: events\/stray\.ndjson\.gz/)
+    expect(out.stdout).toMatch(/ok {2}alpha: 2 events/)
+    expect(out.stdout).toMatch(/ok {2}beta: 3 events/)
+  }, 20_000)
+
+  it("names an object the store will not serve as its tenant's break; a refused listing fails the run", async () => {
+    const { root, keys } = await fresh([
+      { tenant: 'alpha', batches: [2], day: () => 0 },
+      { tenant: 'beta', batches: [3], day: () => 0 },
+    ])
+    const dir = directorySource(root)
+    const failing: ArchiveSource = {
+      ...dir,
+      open: (key) =>
+        key.includes('tenant=alpha/') ? Promise.reject(new Error('403 Forbidden')) : dir.open(key),
+    }
+    const r = await verifyArchive(failing, keys)
+    expect(r.tenants).toMatchObject([
+      { tenant: 'alpha', ok: false, events: 0, break: { kind: 'unreadable_file', message: /403 Forbidden/ } },
+      { tenant: 'beta', ok: true, events: 3 },
+    ])
+    const unlisted: ArchiveSource = {
+      ...dir,
+      list: (prefix) =>
+        prefix === 'checkpoints/' ? Promise.reject(new Error('AccessDenied')) : dir.list(prefix),
+    }
+    await expect(verifyArchive(unlisted, keys)).rejects.toThrow(/AccessDenied/)
+  })
+
+  it('a mutation of one tenant never changes the verdict on the other', async () => {
+    // Every mutation but those that also write to beta's files.
+    const alphaOnly = Object.entries(mutations).filter(
+      ([name]) => name !== 'move a line to another tenant' && name !== 'swap two lines',
+    )
+    for (const [name, mutate] of alphaOnly) {
+      await fc.assert(
+        fc.asyncProperty(specArb, async (c) => {
+          const { root, keys } = await build(c)
+          const before = await verifyArchive(root, keys)
+          await mutate(root, c)
+          const r = await verifyArchive(root, keys)
+          // Removed at once: this property builds many archives.
+          roots.splice(roots.indexOf(root), 1)
+          rmSync(root, { recursive: true, force: true })
+          expect(r.ok, name).toBe(false)
+          expect(r.tenants.map((t) => t.tenant)).toEqual(['alpha', 'beta'])
+          const [alpha, beta] = r.tenants as [TenantResult, TenantResult]
+          expect(alpha.ok, name).toBe(false)
+          expect(alpha.break?.tenant).toBe('alpha')
+          expect(r.break).toEqual(alpha.break)
+          expect(beta, name).toEqual(before.tenants[1])
+        }),
+        { numRuns: 20 },
+      )
+    }
+  }, 120_000)
 })

@@ -1,0 +1,353 @@
+// The integrity monitor: on every tick, a bounded part of a sweep over each tenant's D1 state,
+// resumed on the next tick (state in monitor_state). A sweep fixes, when it starts, the chain head
+// and the newest signed checkpoint, then checks:
+// - leaves: chain_leaves rows are continuous from seq 1; the Merkle root of the stored leaves at
+//   the checkpoint's size equals its signed root (and the checkpoint's signature holds against the
+//   published keys); the root at the head equals the head's stored frontier; every stored subtree
+//   root equals the one the leaves give (so no leaf can be altered under a stored subtree);
+// - rows, in (occurred_at, id) order: each body re-hashes to its chain hash and to D1's hash column
+//   (core/integrity/verified-read.ts), each indexed column equals the body's field (an edited
+//   column cannot hide an event from searches), each body's leaf equals the stored leaf of its seq,
+//   and each row's hash equals the archived line's for the same seq while both exist;
+// - completeness: the rows seen up to the head are all the chain holds less what retention
+//   released (a deleted row is missing from that count).
+// Every finding raises an alarm (core/integrity/alarms.ts). What a sweep cannot see: events
+// appended after the newest checkpoint and cut before the next one is signed (a tail cut); the
+// cron signs a checkpoint every tick, which bounds that window to one tick.
+import { parseArchiveKey, parseObjectName, partitionPrefix, utcDate } from '../core/archive/layout'
+import { gunzipLines, listAll } from '../core/archive/r2'
+import { listCheckpoints, tenantsWithChains } from '../core/db/checkpoints'
+import { type Db, database } from '../core/db/client'
+import { getChainHead } from '../core/db/events'
+import {
+  leafRowHolding,
+  leafRowsFrom,
+  monitorStateOf,
+  rowsAfter,
+  type StoredRow,
+  saveMonitorState,
+} from '../core/db/monitor'
+import { STORED_SUBTREE } from '../core/db/tree'
+import type { Env } from '../core/env'
+import { type Finding, raiseAlarms } from '../core/integrity/alarms'
+import { checkCheckpoint } from '../core/integrity/checkpoint'
+import { keyRing } from '../core/integrity/issue-checkpoint'
+import { type Frontier, frontierRoot, MerkleAccumulator } from '../core/integrity/merkle'
+import { publicKeyDocument } from '../core/integrity/signing-keys'
+import { checkStoredLine } from '../core/integrity/verified-read'
+
+export type MonitorOptions = { /** Rows and leaves checked per tick, over all tenants. */ budget?: number }
+
+type Sweep = {
+  started_at: string
+  head: number
+  head_root: string
+  checkpoint: { seq: number; root: string } | null
+  released: number
+  leaves_next: number
+  frontier: Frontier
+  leaves_done: boolean
+  rows_after: { t: string; id: string }
+  rows_seen: number
+}
+
+const CHUNK = 500
+
+export async function runMonitor(env: Env, o: MonitorOptions = {}) {
+  const db = database(env.DB)
+  let budget = o.budget ?? 50_000
+  const report = { tenants: 0, rows: 0, leaves: 0, sweeps_finished: 0, alarms: 0 }
+  let after = ''
+  for (;;) {
+    const tenants = await tenantsWithChains(db, after)
+    if (tenants.length === 0) break
+    for (const tenant of tenants) {
+      if (budget <= 0) return report
+      const r = await monitorTenant(env, db, tenant, budget)
+      budget -= r.rows + r.leaves
+      report.tenants++
+      report.rows += r.rows
+      report.leaves += r.leaves
+      report.sweeps_finished += r.finished ? 1 : 0
+      report.alarms += r.alarms
+    }
+    after = tenants[tenants.length - 1]!
+  }
+  return report
+}
+
+async function startSweep(db: Db, tenant: string, released: number): Promise<Sweep | null> {
+  const head = await getChainHead(db, tenant)
+  if (!head) return null
+  const [cp] = await listCheckpoints(db, tenant, 1)
+  return {
+    started_at: new Date().toISOString(),
+    head: head.seq,
+    head_root: frontierRoot(head.frontier),
+    checkpoint: cp && cp.seq <= head.seq ? { seq: cp.seq, root: cp.root } : null,
+    released,
+    leaves_next: 1,
+    frontier: [],
+    leaves_done: false,
+    rows_after: { t: '', id: '' },
+    rows_seen: 0,
+  }
+}
+
+async function monitorTenant(env: Env, db: Db, tenant: string, budget: number) {
+  const state = await monitorStateOf(db, tenant)
+  const findings: Finding[] = []
+  const sweep = state.sweep
+    ? (JSON.parse(state.sweep) as Sweep)
+    : await startSweep(db, tenant, state.released)
+  if (!sweep) return { rows: 0, leaves: 0, finished: false, alarms: 0 }
+  if (!state.sweep) await checkNewestCheckpoint(env, db, tenant, findings)
+  let leaves = 0
+  let rows = 0
+  let finished = false
+  const objects = new ObjectCache(env.ARCHIVE)
+  while (!sweep.leaves_done && leaves < budget) leaves += await leavesStep(db, tenant, sweep, findings)
+  while (sweep.leaves_done && !finished && rows + leaves < budget) {
+    const n = await rowsStep(db, tenant, sweep, findings, objects)
+    rows += n
+    finished = n === 0
+  }
+  if (finished) {
+    // Rows of seq <= head still in D1: the chain's length less what retention released.
+    const { released } = await monitorStateOf(db, tenant)
+    const expected = sweep.head - released
+    if (sweep.rows_seen < expected)
+      findings.push({
+        tenant,
+        kind: 'rows_missing',
+        detail: `D1 holds ${sweep.rows_seen} of the ${expected} events of seq 1..${sweep.head} not released by retention`,
+        expected: String(expected),
+        found: String(sweep.rows_seen),
+      })
+  }
+  const now = new Date().toISOString()
+  await saveMonitorState(db, {
+    ...state,
+    sweep: finished ? null : JSON.stringify(sweep),
+    sweeps: state.sweeps + (finished ? 1 : 0),
+    lastSweepAt: finished ? now : state.lastSweepAt,
+    updatedAt: now,
+  })
+  const raised = await raiseAlarms(env, findings)
+  return { rows, leaves, finished, alarms: raised.length }
+}
+
+/** The newest checkpoint's signature against the published keys. */
+async function checkNewestCheckpoint(env: Env, db: Db, tenant: string, findings: Finding[]) {
+  const [cp] = await listCheckpoints(db, tenant, 1)
+  if (!cp) return
+  const ring = await keyRing(env)
+  if (ring.length === 0) return
+  const problem = await checkCheckpoint(cp, publicKeyDocument(ring))
+  if (problem)
+    findings.push({
+      tenant,
+      kind: 'checkpoint_invalid',
+      seq: cp.seq,
+      detail: `the newest checkpoint (seq ${cp.seq}, ${cp.time}) fails its check: ${problem}`,
+    })
+}
+
+/** One page of leaf rows: continuity, stored subtree roots, and the roots at checkpoint and head. */
+async function leavesStep(db: Db, tenant: string, sweep: Sweep, findings: Finding[]): Promise<number> {
+  const rows = await leafRowsFrom(db, tenant, sweep.leaves_next, 20)
+  const acc = new MerkleAccumulator(sweep.frontier)
+  let n = 0
+  const rootAt = (size: number, expected: string, kind: 'root_mismatch' | 'head_mismatch', what: string) => {
+    const root = acc.root()
+    if (root !== expected)
+      findings.push({
+        tenant,
+        kind,
+        seq: size,
+        detail: `the stored leaves' root at ${size} differs from ${what}`,
+        expected,
+        found: root,
+      })
+  }
+  for (const row of rows) {
+    if (row.firstSeq !== sweep.leaves_next) {
+      findings.push({
+        tenant,
+        kind: 'leaves_gap',
+        seq: sweep.leaves_next,
+        detail: `stored leaves jump from seq ${sweep.leaves_next - 1} to ${row.firstSeq}`,
+      })
+      sweep.leaves_done = true
+      break
+    }
+    const stored = row.nodes ? (JSON.parse(row.nodes) as Record<string, string>) : {}
+    const count = row.leaves.length / 64
+    for (let i = 0; i < count && sweep.leaves_next <= sweep.head; i++) {
+      acc.append(Buffer.from(row.leaves.slice(i * 64, i * 64 + 64), 'hex'), (start, size, hash) => {
+        const want = size >= STORED_SUBTREE ? stored[`${start}:${size}`] : undefined
+        if (want !== undefined && want !== hash)
+          findings.push({
+            tenant,
+            kind: 'subtree_mismatch',
+            seq: start + size,
+            detail: `the stored root of leaves ${start + 1}..${start + size} differs from the leaves'`,
+            expected: hash,
+            found: want,
+          })
+      })
+      n++
+      if (sweep.checkpoint?.seq === sweep.leaves_next)
+        rootAt(
+          sweep.leaves_next,
+          sweep.checkpoint.root,
+          'root_mismatch',
+          `checkpoint ${sweep.leaves_next}'s signed root`,
+        )
+      if (sweep.leaves_next === sweep.head)
+        rootAt(sweep.head, sweep.head_root, 'head_mismatch', "the chain head's frontier")
+      sweep.leaves_next++
+    }
+    if (sweep.leaves_next > sweep.head) break
+  }
+  if (rows.length === 0 && sweep.leaves_next <= sweep.head)
+    findings.push({
+      tenant,
+      kind: 'leaves_gap',
+      seq: sweep.leaves_next,
+      detail: `stored leaves end at seq ${sweep.leaves_next - 1}, the chain at ${sweep.head}`,
+    })
+  if (rows.length === 0 || sweep.leaves_next > sweep.head) sweep.leaves_done = true
+  sweep.frontier = acc.frontier()
+  return Math.max(n, 1)
+}
+
+/** The indexed columns, as the stored body says they must be. */
+function columnsOf(e: Record<string, unknown>): Record<string, unknown> {
+  const o = (k: string) => (e[k] ?? {}) as Record<string, unknown>
+  return {
+    seq: e.seq,
+    id: e.id,
+    occurred_at: e.occurred_at,
+    action: e.action,
+    actor_type: o('actor').type,
+    actor_id: o('actor').id,
+    target_type: o('target').type,
+    target_id: o('target').id,
+    parent_type: o('parent').type ?? null,
+    parent_id: o('parent').id ?? null,
+    source: e.source ?? null,
+    outcome: o('outcome').status,
+    correlation_id: o('context').correlation_id ?? null,
+    ip: o('context').ip ?? null,
+  }
+}
+
+/** One chunk of rows: bodies, columns, leaves and the archived copies. */
+async function rowsStep(
+  db: Db,
+  tenant: string,
+  sweep: Sweep,
+  findings: Finding[],
+  objects: ObjectCache,
+): Promise<number> {
+  const rows = await rowsAfter(db, tenant, sweep.rows_after, CHUNK)
+  const last = rows[rows.length - 1]
+  if (!last) return 0
+  sweep.rows_after = { t: last.occurred_at, id: last.id }
+  const leafRows = new Map<number, { firstSeq: number; leaves: string } | undefined>()
+  const leafOf = async (seq: number) => {
+    for (const [first, r] of leafRows) if (r && seq >= first && seq < first + r.leaves.length / 64) return r
+    const r = await leafRowHolding(db, tenant, seq)
+    if (r) leafRows.set(r.firstSeq, r)
+    return r
+  }
+  const archived = await archivedLines(objects, tenant, rows)
+  for (const row of rows) {
+    if (row.seq > sweep.head) continue
+    sweep.rows_seen++
+    const f = (kind: Finding['kind'], detail: string, expected?: string, found?: string) =>
+      findings.push({ tenant, kind, seq: row.seq, detail: `event ${row.id}: ${detail}`, expected, found })
+    const check = checkStoredLine(row.body, row.hash)
+    if (!check.ok) {
+      f('body_mismatch', check.reason, check.expected, check.computed)
+      continue
+    }
+    const body = JSON.parse(row.body) as Record<string, unknown>
+    const want = columnsOf(body)
+    for (const [col, value] of Object.entries(want)) {
+      const stored = (row as Record<string, unknown>)[col]
+      if (stored !== value)
+        f('column_mismatch', `column ${col} differs from the stored body`, String(value), String(stored))
+    }
+    const lr = await leafOf(row.seq)
+    const leaf = lr
+      ? lr.leaves.slice((row.seq - lr.firstSeq) * 64, (row.seq - lr.firstSeq + 1) * 64)
+      : undefined
+    if (leaf !== check.leaf)
+      f('leaf_mismatch', "the body's leaf differs from the stored leaf", check.leaf, leaf ?? 'none')
+    const line = archived.get(row.seq)
+    if (line !== undefined) {
+      const a = checkStoredLine(line)
+      if (!a.ok)
+        f('archive_line_invalid', `the archived line fails its check: ${a.reason}`, a.expected, a.computed)
+      else if (a.hash !== row.hash)
+        f('archive_mismatch', 'the archived line differs from D1', row.hash, a.hash)
+    }
+  }
+  return rows.length
+}
+
+/** Archive objects read in this tick, the newest few kept: chunks of one day share them. */
+class ObjectCache {
+  private readonly lines = new Map<string, Map<number, string>>()
+  private readonly listings = new Map<string, string[]>()
+  constructor(private readonly bucket: R2Bucket) {}
+
+  async keys(prefix: string): Promise<string[]> {
+    let keys = this.listings.get(prefix)
+    if (!keys) {
+      keys = (await listAll(this.bucket, prefix)).map((o) => o.key)
+      this.listings.set(prefix, keys)
+    }
+    return keys
+  }
+
+  async bySeq(key: string): Promise<Map<number, string>> {
+    let m = this.lines.get(key)
+    if (m) return m
+    m = new Map()
+    const obj = await this.bucket.get(key)
+    if (obj)
+      for (const line of await gunzipLines(await obj.arrayBuffer())) {
+        const seq = (JSON.parse(line) as { seq?: unknown }).seq
+        if (typeof seq === 'number') m.set(seq, line)
+      }
+    if (this.lines.size >= 4) this.lines.delete(this.lines.keys().next().value!)
+    this.lines.set(key, m)
+    return m
+  }
+}
+
+/**
+ * The archived lines of the chunk's seqs, from the objects of their days whose seq range holds
+ * them. Events whose segment is not written yet are simply absent.
+ */
+async function archivedLines(objects: ObjectCache, tenant: string, rows: StoredRow[]) {
+  const out = new Map<number, string>()
+  const byDay = new Map<string, number[]>()
+  for (const r of rows)
+    byDay.set(utcDate(r.occurred_at), [...(byDay.get(utcDate(r.occurred_at)) ?? []), r.seq])
+  for (const [dt, seqs] of byDay) {
+    for (const key of await objects.keys(partitionPrefix(tenant, dt))) {
+      const range = parseObjectName(parseArchiveKey(key)?.name ?? '')
+      if (!range || !seqs.some((s) => s >= range.first && s <= range.last)) continue
+      const lines = await objects.bySeq(key)
+      for (const seq of seqs) {
+        const line = lines.get(seq)
+        if (line !== undefined && !out.has(seq)) out.set(seq, line)
+      }
+    }
+  }
+  return out
+}
