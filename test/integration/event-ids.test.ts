@@ -1,14 +1,6 @@
 // The id lookup (event_ids): idempotency and receipts at any age, and id conflicts, through the
 // real Worker, queue, D1 and R2.
-import {
-  createExecutionContext,
-  createMessageBatch,
-  createScheduledController,
-  env,
-  getQueueResult,
-  SELF,
-  waitOnExecutionContext,
-} from 'cloudflare:test'
+import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF } from 'cloudflare:test'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { compactPartition } from '../../core/archive/compaction'
 import { EVENT_IDS_BACKFILL_STATE_KEY } from '../../core/archive/layout'
@@ -27,7 +19,7 @@ import { backfillEventIds } from '../../cron/event-ids-backfill'
 import { enforceRetention } from '../../cron/retention'
 import worker from '../../index'
 import { checkProof } from '../../verifier/check-proof'
-import { archivedLines, BASE, event, expectProblem, mintKey, post, uniqueTenant } from './helpers'
+import { archivedLines, BASE, event, expectProblem, mintKey, post, tick, uniqueTenant } from './helpers'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -72,16 +64,6 @@ async function settled(tenant: string, ids: string[]) {
     )
     return found.size === ids.length && pending === 0
   })
-}
-
-async function tick() {
-  const ctx = createExecutionContext()
-  await worker.scheduled(
-    createScheduledController({ cron: '*/5 * * * *', scheduledTime: Date.now() }),
-    env,
-    ctx,
-  )
-  await waitOnExecutionContext(ctx)
 }
 
 const get = (key: string, path: string) =>

@@ -1,9 +1,16 @@
-import { env, SELF } from 'cloudflare:test'
+import {
+  createExecutionContext,
+  createScheduledController,
+  env,
+  SELF,
+  waitOnExecutionContext,
+} from 'cloudflare:test'
 import { expect } from 'vitest'
 import { database } from '../../core/db/client'
 import { ADMIN_TOKEN_ACTOR, insertKey, type Scope } from '../../core/db/keys'
 import { randomToken } from '../../core/ids'
 import { secretHash } from '../../core/keys/api-keys'
+import worker from '../../index'
 import { TEST_ADMIN_TOKEN } from '../constants'
 
 export const BASE = 'http://audit.test'
@@ -139,4 +146,15 @@ export async function waitForArchived(tenant: string, n: number, timeoutMs = 15_
       throw new Error(`timed out waiting for ${n} archived lines; have ${a.lines.length}`)
     await new Promise((r) => setTimeout(r, 100))
   }
+}
+
+/** One cron tick of the Worker (every scheduled job, in order), awaited to the end. */
+export async function tick() {
+  const ctx = createExecutionContext()
+  await worker.scheduled(
+    createScheduledController({ cron: '*/5 * * * *', scheduledTime: Date.now() }),
+    env,
+    ctx,
+  )
+  await waitOnExecutionContext(ctx)
 }

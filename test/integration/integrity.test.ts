@@ -1,10 +1,4 @@
-import {
-  createExecutionContext,
-  createScheduledController,
-  env,
-  SELF,
-  waitOnExecutionContext,
-} from 'cloudflare:test'
+import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { toPendingEvent } from '../../core/ingest/stored-event'
 import { hashedContent, leafHash } from '../../core/integrity/chain'
@@ -20,21 +14,10 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '../../core/integrity/merkle'
-import worker from '../../index'
 import { ingestTenantEvents } from '../../queue-consumer/event-batch'
 import { checkConsistency, checkProof } from '../../verifier/check-proof'
-import { BASE, mintKey, uniqueTenant } from './helpers'
+import { BASE, mintKey, tick, uniqueTenant } from './helpers'
 import { seed } from './search-seed'
-
-async function tick() {
-  const ctx = createExecutionContext()
-  await worker.scheduled(
-    createScheduledController({ cron: '*/5 * * * *', scheduledTime: Date.now() }),
-    env,
-    ctx,
-  )
-  await waitOnExecutionContext(ctx)
-}
 
 describe('signed checkpoints and proofs', () => {
   it('issues a signed checkpoint per tenant on every tick, even with nothing new, in D1 and R2', async () => {

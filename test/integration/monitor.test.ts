@@ -1,27 +1,10 @@
 // The integrity monitor and verified reads, through the real Worker, D1 and R2: each kind of
 // edit to stored data raises an alarm in one scheduled run, shows in /v1/integrity/status, and a
 // tampered row is never served as genuine.
-import {
-  createExecutionContext,
-  createScheduledController,
-  env,
-  SELF,
-  waitOnExecutionContext,
-} from 'cloudflare:test'
+import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import worker from '../../index'
-import { BASE, mintKey, TEST_ADMIN_TOKEN, uniqueTenant } from './helpers'
+import { BASE, mintKey, TEST_ADMIN_TOKEN, tick, uniqueTenant } from './helpers'
 import { seed } from './search-seed'
-
-async function tick() {
-  const ctx = createExecutionContext()
-  await worker.scheduled(
-    createScheduledController({ cron: '*/5 * * * *', scheduledTime: Date.now() }),
-    env,
-    ctx,
-  )
-  await waitOnExecutionContext(ctx)
-}
 
 type Status = {
   status: 'ok' | 'alarm'
