@@ -7,6 +7,7 @@
 //       [--workgroup primary] [--output s3://bucket/athena-results/] [--max-days 31] [--endpoint URL] [--region r]
 //   npm run athena -- retention-rules [--config retention.config.json] [--bucket audit-log-archive]
 // Credentials come from the usual AWS chain (environment, profile, role).
+import { pathToFileURL } from 'node:url'
 import { AthenaClient } from '@aws-sdk/client-athena'
 import { stringify } from 'csv-stringify/sync'
 import { ZodError } from 'zod'
@@ -15,74 +16,82 @@ import { athenaDdl } from './ddl'
 import { type AthenaQuery, COLUMNS } from './query'
 import { loadRetentionConfig, retentionRules } from './retention-rules'
 
-const [command, ...args] = process.argv.slice(2)
-const opt = (name: string) => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : undefined
-}
-const fail = (msg: string): never => {
-  console.error(msg)
-  process.exit(2)
+/**
+ * Runs one analyst command (`argv`: the command, then its flags): prints its answer, or exits 2
+ * with the reason on a usage or input error.
+ */
+export async function runAthena(argv: string[]): Promise<void> {
+  const [command, ...args] = argv
+  const opt = (name: string) => {
+    const i = args.indexOf(`--${name}`)
+    return i >= 0 ? args[i + 1] : undefined
+  }
+  const fail = (msg: string): never => {
+    console.error(msg)
+    process.exit(2)
+  }
+
+  try {
+    if (command === 'ddl') {
+      const bucket = opt('bucket') ?? fail('ddl needs --bucket')
+      console.log(
+        athenaDdl({
+          bucket,
+          prefix: opt('prefix'),
+          database: opt('database'),
+          table: opt('table'),
+          since: opt('since'),
+        }),
+      )
+    } else if (command === 'query') {
+      const database = opt('database') ?? 'audit_log'
+      const client = new AthenaClient({
+        region: opt('region') ?? process.env.AWS_REGION ?? 'us-east-1',
+        ...(opt('endpoint') ? { endpoint: opt('endpoint') } : {}),
+      })
+      const rows = await runQuery(
+        client,
+        {
+          tenant: opt('tenant') ?? fail('query needs --tenant'),
+          from: opt('from') ?? fail('query needs --from YYYY-MM-DD'),
+          to: opt('to') ?? fail('query needs --to YYYY-MM-DD'),
+          actor_id: opt('actor-id'),
+          actor_type: opt('actor-type') as AthenaQuery['actor_type'],
+          action: opt('action'),
+          target_type: opt('target-type'),
+          target_id: opt('target-id'),
+          include_children: args.includes('--include-children') || undefined,
+          source: opt('source'),
+          outcome: opt('outcome') as 'success' | 'failure' | undefined,
+          correlation_id: opt('correlation-id'),
+          ip: opt('ip'),
+          since: opt('since'),
+          until: opt('until'),
+          include_audit_reads: args.includes('--include-audit-reads') || undefined,
+          limit: opt('limit') ? Number(opt('limit')) : undefined,
+        },
+        {
+          database,
+          table: opt('table'),
+          workGroup: opt('workgroup'),
+          outputLocation: opt('output'),
+          maxDays: opt('max-days') ? Number(opt('max-days')) : undefined,
+        },
+      )
+      if (opt('format') === 'csv')
+        process.stdout.write(stringify(rows, { header: true, columns: [...COLUMNS] }))
+      else for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`)
+    } else if (command === 'retention-rules') {
+      const rules = retentionRules(loadRetentionConfig(opt('config')), opt('bucket'))
+      console.log(JSON.stringify(rules, null, 2))
+    } else {
+      fail('usage: npm run athena -- ddl|query|retention-rules ... (see athena/cli.ts)')
+    }
+  } catch (err) {
+    if (err instanceof ZodError)
+      fail(err.issues.map((i) => `--${i.path.join('.').replace(/_/g, '-')}: ${i.message}`).join('\n'))
+    fail((err as Error).message)
+  }
 }
 
-try {
-  if (command === 'ddl') {
-    const bucket = opt('bucket') ?? fail('ddl needs --bucket')
-    console.log(
-      athenaDdl({
-        bucket,
-        prefix: opt('prefix'),
-        database: opt('database'),
-        table: opt('table'),
-        since: opt('since'),
-      }),
-    )
-  } else if (command === 'query') {
-    const database = opt('database') ?? 'audit_log'
-    const client = new AthenaClient({
-      region: opt('region') ?? process.env.AWS_REGION ?? 'us-east-1',
-      ...(opt('endpoint') ? { endpoint: opt('endpoint') } : {}),
-    })
-    const rows = await runQuery(
-      client,
-      {
-        tenant: opt('tenant') ?? fail('query needs --tenant'),
-        from: opt('from') ?? fail('query needs --from YYYY-MM-DD'),
-        to: opt('to') ?? fail('query needs --to YYYY-MM-DD'),
-        actor_id: opt('actor-id'),
-        actor_type: opt('actor-type') as AthenaQuery['actor_type'],
-        action: opt('action'),
-        target_type: opt('target-type'),
-        target_id: opt('target-id'),
-        include_children: args.includes('--include-children') || undefined,
-        source: opt('source'),
-        outcome: opt('outcome') as 'success' | 'failure' | undefined,
-        correlation_id: opt('correlation-id'),
-        ip: opt('ip'),
-        since: opt('since'),
-        until: opt('until'),
-        include_audit_reads: args.includes('--include-audit-reads') || undefined,
-        limit: opt('limit') ? Number(opt('limit')) : undefined,
-      },
-      {
-        database,
-        table: opt('table'),
-        workGroup: opt('workgroup'),
-        outputLocation: opt('output'),
-        maxDays: opt('max-days') ? Number(opt('max-days')) : undefined,
-      },
-    )
-    if (opt('format') === 'csv')
-      process.stdout.write(stringify(rows, { header: true, columns: [...COLUMNS] }))
-    else for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`)
-  } else if (command === 'retention-rules') {
-    const rules = retentionRules(loadRetentionConfig(opt('config')), opt('bucket'))
-    console.log(JSON.stringify(rules, null, 2))
-  } else {
-    fail('usage: npm run athena -- ddl|query|retention-rules ... (see athena/cli.ts)')
-  }
-} catch (err) {
-  if (err instanceof ZodError)
-    fail(err.issues.map((i) => `--${i.path.join('.').replace(/_/g, '-')}: ${i.message}`).join('\n'))
-  fail((err as Error).message)
-}
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runAthena(process.argv.slice(2))

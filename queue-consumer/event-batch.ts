@@ -38,7 +38,7 @@ type Copy = { e: PendingEvent; hash: string }
  * Stores one tenant's events (skipping those already stored), archives them, then records the
  * conflicting copies. The first copy of each id in `events` is the one that may be stored.
  */
-export async function ingestTenantEvents(env: Env, tenant: string, events: PendingEvent[]): Promise<void> {
+export async function ingestTenantEvents(env: Env, tenant: string, events: PendingEvent[]): Promise<number> {
   const db = database(env.DB)
   const copies: Copy[] = events.map((e) => ({ e, hash: contentHash(e) }))
   const firsts = new Map<string, Copy>()
@@ -91,6 +91,7 @@ export async function ingestTenantEvents(env: Env, tenant: string, events: Pendi
   }
   const conflicts = await conflictsOf(env, tenant, copies, firsts, existing, storedNow)
   if (conflicts.length > 0) await recordIdConflicts(env.EVENTS_QUEUE, db, tenant, conflicts)
+  return storedNow.size
 }
 
 /**
@@ -145,21 +146,25 @@ async function storedContentHash(env: Env, tenant: string, id: string): Promise<
 }
 
 export async function handleEventBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const start = Date.now()
+  const totals = { events: 0, stored: 0, retried: 0, dead: 0 }
   const byTenant = new Map<string, { msg: Message<unknown>; body: QueueMessageBody }[]>()
   for (const msg of batch.messages) {
     const parsed = decodeQueueMessage(msg.body)
     if (!parsed.success) {
       // A malformed message never becomes valid: park it with the reason instead of retrying.
       await settleDead(env, msg, `invalid queue message: ${parsed.reason}`)
+      totals.dead++
       continue
     }
     const list = byTenant.get(parsed.data.tenant) ?? []
     list.push({ msg, body: parsed.data })
+    totals.events += parsed.data.events.length
     byTenant.set(parsed.data.tenant, list)
   }
   for (const [tenant, items] of byTenant) {
     try {
-      await ingestTenantEvents(
+      totals.stored += await ingestTenantEvents(
         env,
         tenant,
         items.flatMap((i) => i.body.events),
@@ -169,11 +174,30 @@ export async function handleEventBatch(batch: MessageBatch<unknown>, env: Env): 
       const reason = err instanceof Error ? err.message : String(err)
       console.error(JSON.stringify({ msg: 'event batch failed', tenant, reason }))
       for (const { msg } of items) {
-        if (msg.attempts >= EVENTS_QUEUE_MAX_RETRIES) await settleDead(env, msg, reason)
-        else msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) })
+        if (msg.attempts >= EVENTS_QUEUE_MAX_RETRIES) {
+          await settleDead(env, msg, reason)
+          totals.dead++
+        } else {
+          msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) })
+          totals.retried++
+        }
       }
     }
   }
+  // One line per delivered batch, next to the per-tenant "events stored" lines (D1 rows written).
+  console.log(
+    JSON.stringify({
+      msg: 'event batch',
+      queue: batch.queue,
+      messages: batch.messages.length,
+      tenants: byTenant.size,
+      events: totals.events,
+      events_stored: totals.stored,
+      messages_retried: totals.retried,
+      messages_dead_lettered: totals.dead,
+      duration_ms: Date.now() - start,
+    }),
+  )
 }
 
 async function settleDead(env: Env, msg: Message<unknown>, reason: string) {

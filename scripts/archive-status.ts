@@ -1,9 +1,13 @@
 #!/usr/bin/env -S npx tsx
-// The mirror backlog of the running Worker:
+// The mirror backlog of the running Worker: `audit-log archive status|reconcile`.
 //   npm run archive:status                (GET /v1/archive/status)
 //   npm run archive:status -- --reconcile  (copy what is missing now)
-import { adminApi } from './lib/admin-api'
+import { main } from '../cli/main'
 
-const call = adminApi()
-if (process.argv.includes('--reconcile')) await call('POST', '/v1/archive/reconcile')
-else await call('GET', '/v1/archive/status')
+const args = process.argv.slice(2)
+const reconcile = args.includes('--reconcile')
+process.exitCode = await main([
+  'archive',
+  reconcile ? 'reconcile' : 'status',
+  ...args.filter((a) => a !== '--reconcile'),
+])

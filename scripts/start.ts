@@ -2,10 +2,13 @@
 // Runs the whole system locally: writes .dev.vars with a random admin token and a random signing
 // key when it is missing, applies the D1 migrations to the local database, then serves the Worker
 // (API, queue consumers, cron) with wrangler on http://localhost:$PORT (8787 by default). State
-// lives under .wrangler/state.
+// lives under .wrangler/state. The scheduled handler runs on wrangler.toml's `[triggers] crons`
+// schedule, as deployed: a timer here calls /__scheduled at each due time (scripts/lib/local-cron.ts;
+// LOCAL_CRON overrides the schedule, LOCAL_CRON=off turns it off).
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, writeFileSync } from 'node:fs'
+import { configuredCrons, localSchedules, startLocalCron } from './lib/local-cron'
 
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }
 const port = process.env.PORT ?? '8787'
@@ -50,5 +53,13 @@ const dev = spawn(
   ],
   { stdio: 'inherit', env },
 )
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => dev.kill(sig))
-dev.on('exit', (code) => process.exit(code ?? 0))
+const cron = startLocalCron({ url: `http://127.0.0.1:${port}`, schedules: localSchedules(configuredCrons()) })
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.on(sig, () => {
+    cron.stop()
+    dev.kill(sig)
+  })
+dev.on('exit', (code) => {
+  cron.stop()
+  process.exit(code ?? 0)
+})

@@ -1,4 +1,6 @@
+import { z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
+import { routePath } from 'hono/route'
 import { TrieRouter } from 'hono/router/trie-router'
 import { uuidv7 } from '../core/ids'
 import type { AppEnv } from './context'
@@ -57,11 +59,30 @@ function documentRateLimits(app: ReturnType<typeof router>) {
  */
 export function createApp(extend?: (app: ReturnType<typeof router>) => void) {
   const app = router()
+  // One structured log line per request (Workers Logs indexes its JSON fields).
   app.use('*', async (c, next) => {
+    const start = Date.now()
     const requestId = uuidv7()
     c.set('requestId', requestId)
-    await next()
-    c.header('x-request-id', requestId)
+    try {
+      await next()
+    } finally {
+      c.header('x-request-id', requestId)
+      const auth = c.get('auth')
+      const route = routePath(c, -1)
+      console.log(
+        JSON.stringify({
+          msg: 'request',
+          request_id: requestId,
+          tenant: auth?.kind === 'key' ? auth.tenant : null,
+          principal: auth?.kind ?? null,
+          method: c.req.method,
+          route: route === '*' || route === '/*' ? null : route,
+          status: c.res.status,
+          duration_ms: Date.now() - start,
+        }),
+      )
+    }
   })
   app.use('*', responseHeaders())
   app.use('*', limitAnonymous())
@@ -94,15 +115,64 @@ export function createApp(extend?: (app: ReturnType<typeof router>) => void) {
   extend?.(app)
 
   documentIngest(app)
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key (scopes events:write, events:read, admin) or, where stated, the admin token',
+  })
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/openapi.json',
+    operationId: 'getOpenApiDocument',
+    tags: ['Operations'],
+    summary: 'This OpenAPI 3.1 document',
+    security: [],
+    responses: {
+      200: {
+        description: 'The document',
+        content: { 'application/json': { schema: z.object({ openapi: z.string() }).catchall(z.unknown()) } },
+      },
+    },
+  })
+  app.openAPIRegistry.registerPath({
+    method: 'get',
+    path: '/docs',
+    operationId: 'docsPage',
+    tags: ['Operations'],
+    summary: 'The API reference, rendered from this document',
+    security: [],
+    responses: {
+      200: { description: 'An HTML page', content: { 'text/html': { schema: z.string() } } },
+    },
+  })
   documentRateLimits(app)
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer' })
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {
       title: 'Audit Log API',
       version: '1.0.0',
-      description: 'Tamper-evident audit events at the edge.',
+      description:
+        'Tamper-evident audit events at the edge: ingest, search, export, and verify them against signed checkpoints. Errors are application/problem+json.',
+      license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' },
     },
+    servers: [
+      { url: '/', description: 'The origin serving this document' },
+      { url: 'http://localhost:8787', description: 'Local: npm start' },
+      {
+        url: 'https://{host}',
+        description: 'A deployment',
+        variables: { host: { default: 'audit-log.example.com', description: "The Worker's host name" } },
+      },
+    ],
+    tags: [
+      { name: 'Events', description: 'Ingest, search, read and export audit events' },
+      {
+        name: 'Integrity',
+        description: 'Signed checkpoints, inclusion and consistency proofs, the integrity monitor',
+      },
+      { name: 'Keys', description: 'API keys: mint, list, revoke' },
+      { name: 'Operations', description: 'Health, this document, dead letters and the archive mirror' },
+    ],
   })
   return app
 }

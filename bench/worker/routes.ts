@@ -12,7 +12,7 @@ import { type StoredEvent, toApiEvent, toPendingEvent } from '../../core/ingest/
 import { validateEvents } from '../../core/ingest/validate-events'
 import { GENESIS_HASH } from '../../core/integrity/chain'
 import { issueCheckpoint } from '../../core/integrity/issue-checkpoint'
-import { verifiedEvent } from '../../core/integrity/verified-read'
+import { checkStoredLine, verifiedEvent } from '../../core/integrity/verified-read'
 import { filtersOf, searchQuerySchema } from '../../core/search/filters'
 import { historyOptions } from '../../core/search/history-options'
 import { runMonitor } from '../../cron/monitor'
@@ -130,6 +130,36 @@ export const benchRoutes = new Hono<AppEnv>()
     const events =
       mode === 'plain' ? bodies.map((b) => JSON.parse(b) as StoredEvent) : bodies.map((b) => verifiedEvent(b))
     return c.json({ data: events.map(toApiEvent) })
+  })
+  // bench:search: checkStoredLine's cost inside the Worker (workerd's node:crypto), next to
+  // JSON.parse of the same lines, over the tenant's newest `n` bodies, `rounds` times. Local
+  // workerd's clock advances during compute (deployed, it only moves with I/O).
+  .get('/__bench/verify-cost', operator, async (c) => {
+    const n = Number(c.req.query('n') ?? 1000)
+    const rounds = Number(c.req.query('rounds') ?? 5)
+    const { results } = await c.env.DB.prepare(
+      'SELECT body FROM events WHERE tenant = ? ORDER BY occurred_at DESC, id DESC LIMIT ?',
+    )
+      .bind(c.req.query('tenant') ?? '', n)
+      .all<{ body: string }>()
+    const lines = results.map((r) => r.body)
+    const time = (f: (line: string) => unknown) => {
+      const us: number[] = []
+      for (let r = 0; r < rounds; r++) {
+        const t = Date.now()
+        for (const line of lines) f(line)
+        us.push(((Date.now() - t) * 1000) / lines.length)
+      }
+      return us
+    }
+    let failed = 0
+    time((l) => checkStoredLine(l).ok || failed++) // warm-up
+    return c.json({
+      lines: lines.length,
+      failed,
+      check_us: time((l) => checkStoredLine(l)),
+      parse_us: time((l) => JSON.parse(l)),
+    })
   })
   .get('/__bench/pipeline-stats', operator, async (c) => {
     const tenant = c.req.query('tenant') ?? ''

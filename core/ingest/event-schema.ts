@@ -23,7 +23,7 @@ export const actionSchema = z
 const text = (max: number) => z.string().min(1).max(max)
 
 const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|([+-])(\d{2}):(\d{2}))$/i
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/
 
 const daysIn = (y: number, m: number) =>
   m === 2 ? (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(m) ? 30 : 31
@@ -117,7 +117,7 @@ export const changeSchema = z
 
 export const contextSchema = z
   .object({
-    ip: z.union([z.ipv4(), z.ipv6()]).optional(),
+    ip: z.union([z.ipv4().openapi({ format: 'ipv4' }), z.ipv6().openapi({ format: 'ipv6' })]).optional(),
     user_agent: text(1024).optional(),
     request_id: text(256).optional(),
     session_id: text(256).optional(),
@@ -151,7 +151,7 @@ const scalarMap = () =>
 
 export const descriptionSchema = z.union([
   text(2048),
-  z.object({ template: text(2048), values: scalarMap().default({}) }).strict(),
+  z.object({ template: text(2048), values: scalarMap().optional() }).strict(),
 ])
 
 export const metadataSchema = scalarMap()

@@ -126,7 +126,7 @@ export function toPendingEvent(
     out.description =
       typeof e.description === 'string'
         ? { template: e.description, values: {} }
-        : { template: e.description.template, values: e.description.values }
+        : { template: e.description.template, values: e.description.values ?? {} }
   if (e.metadata !== undefined) out.metadata = e.metadata
   return out
 }
@@ -170,3 +170,64 @@ export function toApiEvent(s: StoredEvent & { integrity_violation?: object }) {
   })
 }
 export type ApiEvent = ReturnType<typeof toApiEvent>
+
+const apiTime = z.iso
+  .datetime({ offset: false, precision: 3 })
+  .openapi({ description: 'UTC, with milliseconds', example: '2026-01-31T12:00:00.000Z' })
+
+/** The event as the API serves it (toApiEvent): the OpenAPI document's Event. */
+export const apiEventSchema = z
+  .object({
+    id: eventIdSchema,
+    tenant: z.string().min(1).max(128),
+    seq: z.number().int().positive().openapi({ description: "Position in the tenant's hash chain, from 1" }),
+    occurred_at: apiTime,
+    received_at: apiTime,
+    action: actionSchema,
+    actor: actorSchema.openapi('Actor'),
+    target: targetSchema.openapi('Target'),
+    parent: parentSchema.openapi('Parent').optional(),
+    outcome: outcomeSchema.openapi('Outcome'),
+    changes: z
+      .array(
+        z
+          .object({
+            field: z.string(),
+            before: z.unknown().optional().openapi({ description: 'Any JSON value' }),
+            after: z.unknown().optional().openapi({ description: 'Any JSON value' }),
+          })
+          .strict(),
+      )
+      .optional(),
+    context: contextSchema.openapi('EventContext').optional(),
+    source: z.string().optional(),
+    description: z
+      .union([z.string(), z.object({ template: z.string(), values: z.record(z.string(), scalar) }).strict()])
+      .optional(),
+    metadata: z.record(z.string(), scalar).optional(),
+    ingest: ingestFactsSchema.openapi('IngestFacts'),
+    hash: hexHash.clone().openapi({ description: 'SHA-256 chain hash, 64 lower-case hex digits' }),
+    prev_hash: hexHash.clone().openapi({ description: "The previous event's hash (64 zeros for seq 1)" }),
+    integrity_violation: z
+      .object({ reason: z.string(), expected: z.string().optional(), computed: z.string().optional() })
+      .strict()
+      .optional()
+      .openapi({ description: 'Present only when the stored line failed its check' }),
+  })
+  .strict()
+  .openapi('Event', {
+    example: {
+      id: 'evt_0001',
+      tenant: 'acme',
+      seq: 1,
+      occurred_at: '2026-01-31T12:00:00.000Z',
+      received_at: '2026-01-31T12:00:00.123Z',
+      action: 'user.role.updated',
+      actor: { type: 'user', id: 'u_1', email: 'ada@example.com' },
+      target: { type: 'user', id: 'u_2' },
+      outcome: { status: 'success' },
+      ingest: { key_id: 'key_01', request_id: '01950c1e-7a4b-7c3d-8e9f-0a1b2c3d4e5f' },
+      hash: 'b5d4045c3f466fa91fe2cc6abe79232a1a57cdf104f7a26e716e0a1e2789df78',
+      prev_hash: '0000000000000000000000000000000000000000000000000000000000000000',
+    },
+  })

@@ -25,7 +25,7 @@ export const searchFilterShape = {
   source: z.string().min(1).max(128).optional(),
   outcome: z.enum(['success', 'failure']).optional(),
   correlation_id: z.string().min(1).max(256).optional(),
-  ip: z.union([z.ipv4(), z.ipv6()]).optional(),
+  ip: z.union([z.ipv4().openapi({ format: 'ipv4' }), z.ipv6().openapi({ format: 'ipv6' })]).optional(),
   since: timestampSchema.optional(),
   until: timestampSchema.optional(),
   include_audit_reads: bool,

@@ -7,11 +7,39 @@ import { bearerSecurity, problemResponse, router } from '../openapi'
 const operatorOnly = requireAdminToken()
 const limitQuery = z.object({ limit: pageLimitSchema })
 
+const deadLetterList = z
+  .object({
+    dead_letters: z.array(
+      z
+        .object({
+          key: z.string(),
+          reason: z.string(),
+          failed_at: z.string(),
+          events: z.number().int().nonnegative(),
+        })
+        .strict()
+        .openapi('DeadLetter'),
+    ),
+    truncated: z.boolean().openapi({ description: 'More letters than limit are parked' }),
+  })
+  .strict()
+  .openapi('DeadLetterList', { example: { dead_letters: [], truncated: false } })
+
+const replayResult = z
+  .object({
+    replayed: z.number().int().nonnegative(),
+    skipped: z.array(z.object({ key: z.string(), reason: z.string() }).strict()),
+    remaining: z.boolean().openapi({ description: 'More letters remain parked beyond limit' }),
+  })
+  .strict()
+  .openapi('DeadLetterReplay', { example: { replayed: 0, skipped: [], remaining: false } })
+
 export const adminRoutes = router()
   .openapi(
     createRoute({
       method: 'get',
       path: '/v1/admin/dead-letters',
+      operationId: 'listLetters',
       tags: ['Operations'],
       summary: 'List messages parked in the dead-letter store, with the reason',
       security: bearerSecurity,
@@ -20,7 +48,7 @@ export const adminRoutes = router()
       responses: {
         200: {
           description: 'Dead letters',
-          content: { 'application/json': { schema: z.object({}).passthrough() } },
+          content: { 'application/json': { schema: deadLetterList } },
         },
         401: problemResponse('Missing or unknown credentials'),
         403: problemResponse('Not allowed'),
@@ -34,6 +62,7 @@ export const adminRoutes = router()
     createRoute({
       method: 'post',
       path: '/v1/admin/dead-letters/replay',
+      operationId: 'replayLetters',
       tags: ['Operations'],
       summary: 'Re-enqueue parked messages (idempotent: stored events are skipped)',
       security: bearerSecurity,
@@ -42,7 +71,7 @@ export const adminRoutes = router()
       responses: {
         200: {
           description: 'Replay result',
-          content: { 'application/json': { schema: z.object({}).passthrough() } },
+          content: { 'application/json': { schema: replayResult } },
         },
         401: problemResponse('Missing or unknown credentials'),
         403: problemResponse('Not allowed'),

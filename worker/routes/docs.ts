@@ -26,8 +26,13 @@ fetch('/openapi.json').then((r) => r.json()).then((doc) => {
       if (op.description) html += '<p>' + esc(op.description) + '</p>'
       if (op.parameters && op.parameters.length) html += '<table><tr><th>parameter</th><th>in</th><th>schema</th></tr>' + op.parameters.map((p) => '<tr><td><code>' + esc(p.name) + '</code>' + (p.required ? ' *' : '') + '</td><td>' + esc(p.in) + '</td><td><code>' + esc(JSON.stringify(p.schema)) + '</code></td></tr>').join('') + '</table>'
       const body = op.requestBody && op.requestBody.content
-      if (body) html += '<details><summary>request body</summary><pre>' + esc(JSON.stringify(body, null, 2)) + '</pre></details>'
-      html += '<p>' + Object.entries(op.responses || {}).map(([s, r]) => '<b>' + esc(s) + '</b> ' + esc(r.description)).join(' · ') + '</p></div>'
+      if (body) html += '<details><summary>request body (' + esc(Object.keys(body).join(', ')) + ')</summary><pre>' + esc(JSON.stringify(body, null, 2)) + '</pre></details>'
+      html += '<p>' + Object.entries(op.responses || {}).map(([s, r]) => '<b>' + esc(s) + '</b> ' + esc(r.description)).join(' · ') + '</p>'
+      for (const [s, r] of Object.entries(op.responses || {})) for (const [type, media] of Object.entries(r.content || {})) {
+        const example = media.example ?? (media.schema && media.schema.$ref && ((doc.components.schemas[media.schema.$ref.split('/').pop()] || {}).example))
+        html += '<details><summary>' + esc(s) + ' ' + esc(type) + '</summary><pre>' + esc(JSON.stringify(media.schema, null, 2)) + '</pre>' + (example === undefined ? '' : '<p>example</p><pre>' + esc(JSON.stringify(example, null, 2)) + '</pre>') + '</details>'
+      }
+      html += '</div>'
     }
   }
   html += '<h2>Schemas</h2><pre>' + esc(JSON.stringify((doc.components || {}).schemas, null, 2)) + '</pre>'

@@ -1,15 +1,27 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { database } from '../../core/db/client'
-import { toApiEvent } from '../../core/ingest/stored-event'
+import { apiEventSchema, toApiEvent } from '../../core/ingest/stored-event'
 import { readEventById } from '../../core/search/event-by-id'
 import { recordRead } from '../audit-reads'
 import { requireScope, tenantOf } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
 
+const storedEventAnswer = apiEventSchema
+  .extend({
+    conflicts: z
+      .object({ count: z.number().int().positive(), last_at: z.string() })
+      .strict()
+      .optional()
+      .openapi({ description: 'Later posts of this id that carried other content' }),
+  })
+  .strict()
+  .openapi('StoredEvent')
+
 export const readRoutes = router().openapi(
   createRoute({
     method: 'get',
     path: '/v1/events/{id}',
+    operationId: 'getEvent',
     tags: ['Events'],
     summary: 'One stored event, with its seq and chain hash (the receipt)',
     description:
@@ -20,7 +32,7 @@ export const readRoutes = router().openapi(
     responses: {
       200: {
         description: 'The event',
-        content: { 'application/json': { schema: z.record(z.string(), z.any()) } },
+        content: { 'application/json': { schema: storedEventAnswer } },
       },
       401: problemResponse('Missing or unknown API key'),
       403: problemResponse('Key lacks events:read'),
@@ -34,6 +46,6 @@ export const readRoutes = router().openapi(
     const { event, conflicts } = await readEventById(database(c.env.DB), c.env.ARCHIVE, tenant, id)
     recordRead(c, 'audit_log.read', { type: 'audit_event', id }, { event_id: id })
     const answer = { ...toApiEvent(event), ...(conflicts ? { conflicts } : {}) }
-    return c.json(answer as unknown as Record<string, never>, 200)
+    return c.json(answer as z.infer<typeof storedEventAnswer>, 200)
   },
 )

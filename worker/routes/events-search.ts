@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { database } from '../../core/db/client'
-import { toApiEvent } from '../../core/ingest/stored-event'
+import { apiEventSchema, toApiEvent } from '../../core/ingest/stored-event'
 import {
   filtersOf,
   type SearchFilters,
@@ -17,7 +17,13 @@ import { requireScope, tenantOf } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
 
 const pageSchema = z
-  .object({ data: z.array(z.object({}).passthrough()), next_cursor: z.string().nullable() })
+  .object({
+    data: z.array(apiEventSchema),
+    next_cursor: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Pass as cursor for the next page; null on the last' }),
+  })
   .openapi('EventPage')
 
 const errors = {
@@ -46,7 +52,7 @@ async function page(c: Context<AppEnv>, filters: SearchFilters, limit: number, c
     { filters: filtersMetadata(filters), count: events.length },
   )
   return {
-    data: events.map(toApiEvent) as unknown as Record<string, never>[],
+    data: events.map(toApiEvent) as z.infer<typeof apiEventSchema>[],
     next_cursor: next ? encodeCursor(next, tenant, filters) : null,
   }
 }
@@ -56,6 +62,7 @@ export const searchRoutes = router()
     createRoute({
       method: 'get',
       path: '/v1/events',
+      operationId: 'searchEvents',
       tags: ['Events'],
       summary: 'Search events, newest first, with cursor pages',
       description:
@@ -77,6 +84,7 @@ export const searchRoutes = router()
     createRoute({
       method: 'get',
       path: '/v1/targets/{type}/{id}/events',
+      operationId: 'targetHistory',
       tags: ['Events'],
       summary: "A resource's history, optionally with its children's events",
       security: bearerSecurity,

@@ -20,6 +20,7 @@ export const exportRoutes = router().openapi(
   createRoute({
     method: 'get',
     path: '/v1/export',
+    operationId: 'exportEvents',
     tags: ['Events'],
     summary: 'Export matching events as a streamed NDJSON or CSV file',
     description: [

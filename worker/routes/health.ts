@@ -21,21 +21,23 @@ const deepNeedsAdmin = createMiddleware<AppEnv>((c, next) =>
 const check = z
   .object({ ok: z.boolean(), ms: z.number(), error: z.string().optional() })
   .catchall(z.unknown())
-  .openapi('HealthCheck')
+  .openapi('HealthCheck', { description: 'A check; other fields are facts the check reports' })
 const report = z
   .object({
     status: z.enum(['ok', 'degraded']),
     checks: z.record(z.string(), check).optional(),
   })
-  .openapi('Health')
+  .openapi('Health', { example: { status: 'ok' } })
 
 export const healthRoutes = router().openapi(
   createRoute({
     method: 'get',
     path: '/healthz',
+    operationId: 'health',
     tags: ['Operations'],
     summary: 'Liveness; with deep=1 (admin token) also D1, R2, the queue bindings and the signing keys',
     security: [{}, ...bearerSecurity],
+    description: 'Public without deep=1 (no credentials needed); deep=1 takes the admin token.',
     middleware: [deepNeedsAdmin] as const,
     request: {
       query: z.object({

@@ -4,6 +4,8 @@ import { uuidv7 } from '../../core/ids'
 import { rejectDuplicateIds } from '../../core/ingest/duplicate-ids'
 import { enqueueEvents } from '../../core/ingest/enqueue'
 import { eventInputSchema } from '../../core/ingest/event-schema'
+import { CLOUDEVENTS_BATCH, CLOUDEVENTS_STRUCTURED } from '../../core/ingest/formats'
+import { cloudEventSchema } from '../../core/ingest/formats/cloudevents'
 import { ingestFacts, toPendingEvent } from '../../core/ingest/stored-event'
 import { validateEvents } from '../../core/ingest/validate-events'
 import { LIMITS } from '../../core/limits'
@@ -14,7 +16,44 @@ import { keyOf, requireScope } from '../middleware/auth'
 import type { router } from '../openapi'
 import { bearerSecurity, problemResponse } from '../openapi'
 
-const acceptedSchema = z.object({ accepted: z.array(z.object({ id: z.string() })) }).openapi('Accepted')
+const acceptedSchema = z
+  .object({ accepted: z.array(z.object({ id: z.string() }).strict()) })
+  .strict()
+  .openapi('Accepted', { example: { accepted: [{ id: '01950c1e-7a4b-7c3d-8e9f-0a1b2c3d4e5f' }] } })
+
+/** A structured CloudEvent as the ingest route reads it (core/ingest/formats/cloudevents.ts). */
+const cloudEventDoc = z
+  .object({
+    ...cloudEventSchema.shape,
+    // The same media types the decoder accepts, without a regex flag (JSON Schema has none).
+    datacontenttype: z
+      .string()
+      .regex(
+        /^([Aa][Pp][Pp][Ll][Ii][Cc][Aa][Tt][Ii][Oo][Nn]|[Tt][Ee][Xx][Tt])\/([A-Za-z0-9.-]+\+)?[Jj][Ss][Oo][Nn](\s*;.*)?$/,
+      )
+      .optional(),
+  })
+  .catchall(z.union([z.string(), z.number(), z.boolean()]))
+  .openapi('CloudEvent', {
+    description:
+      'CloudEvents 1.0, structured mode. data holds a v1 event (or an eventbridge, record or resource one, chosen by dataschema urn:audit-log:format:<name> or by its fields); extension attributes without a v1 field go to metadata as ce_<name>.',
+    example: {
+      specversion: '1.0',
+      id: 'ce-1',
+      source: 'orders',
+      type: 'order.updated',
+      time: '2026-01-31T12:00:00Z',
+      data: { actor: { type: 'user', id: 'u_1' }, target: { type: 'order', id: 'o_1' } },
+    },
+  })
+
+const eventExample = {
+  occurred_at: '2026-01-31T12:00:00Z',
+  action: 'user.role.updated',
+  actor: { type: 'user', id: 'u_1', email: 'ada@example.com' },
+  target: { type: 'user', id: 'u_2' },
+  changes: [{ field: 'role', before: 'viewer', after: 'admin' }],
+}
 
 export const ingestRoutes = new Hono<AppEnv>().post(
   '/v1/events',
@@ -42,21 +81,36 @@ export function documentIngest(app: ReturnType<typeof router>) {
   app.openAPIRegistry.registerPath({
     method: 'post',
     path: '/v1/events',
+    operationId: 'ingestEvents',
     tags: ['Events'],
     summary: 'Ingest one event, or a batch as {"events": [...]}',
     description: `Needs the events:write scope. At most ${LIMITS.maxEventsPerRequest} events and ${LIMITS.maxBodyBytes} bytes per request. A 202 means every listed event is on the queue: deployed, Cloudflare Queues hold it durably until the consumer has stored it in D1 and R2; under a local npm start the queue is in memory, so a crash of that process loses what was still queued. Other formats: ?format=${FORMAT_CHOICES.join('|')}; CloudEvents also by Content-Type application/cloudevents+json, application/cloudevents-batch+json, or a ce-specversion header (binary mode).`,
     security: bearerSecurity,
     request: {
-      query: z.object({ format: z.string().optional() }),
+      query: z.object({
+        format: z
+          .enum(FORMAT_CHOICES)
+          .optional()
+          .openapi({ description: 'The input format; absent: v1 (or CloudEvents by Content-Type)' }),
+      }),
       body: {
         required: true,
         content: {
           'application/json': {
             schema: z.union([
-              eventInputSchema,
-              z.object({ events: z.array(eventInputSchema) }).openapi('EventBatch'),
+              eventInputSchema.openapi('EventInput'),
+              z
+                .object({ events: z.array(eventInputSchema.openapi('EventInput')) })
+                .strict()
+                .openapi('EventBatch'),
             ]),
+            examples: {
+              one: { summary: 'One event', value: eventExample },
+              batch: { summary: 'A batch', value: { events: [eventExample] } },
+            },
           },
+          [CLOUDEVENTS_STRUCTURED]: { schema: cloudEventDoc },
+          [CLOUDEVENTS_BATCH]: { schema: z.array(cloudEventDoc) },
         },
       },
     },

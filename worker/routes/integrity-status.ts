@@ -27,7 +27,9 @@ const statusSchema = z
     checked_at: z.string().nullable(),
     alarms: z.array(alarmSchema),
   })
-  .openapi('IntegrityStatus')
+  .openapi('IntegrityStatus', {
+    example: { status: 'ok', checked_at: '2026-01-31T12:05:00.000Z', alarms: [] },
+  })
 
 const authErrors = {
   401: problemResponse('Missing or unknown credentials'),
@@ -39,6 +41,7 @@ export const integrityStatusRoutes = router()
     createRoute({
       method: 'get',
       path: '/v1/integrity/status',
+      operationId: 'integrityStatus',
       tags: ['Integrity'],
       summary: "What the integrity monitor found: the tenant's alarms (the admin token: every tenant's)",
       description:
@@ -76,6 +79,7 @@ export const integrityStatusRoutes = router()
     createRoute({
       method: 'post',
       path: '/v1/integrity/alarms/{id}/acknowledge',
+      operationId: 'acknowledgeAlarm',
       tags: ['Integrity'],
       summary: 'Acknowledge an alarm (recorded as audit_log.integrity.alarm.acknowledged; never cleared)',
       security: bearerSecurity,

@@ -124,6 +124,7 @@ export const keysRoutes = router()
     createRoute({
       method: 'post',
       path: '/v1/keys',
+      operationId: 'createKey',
       tags: ['Keys'],
       summary: 'Mint an API key for a tenant (the key is shown only in this response)',
       description:
@@ -170,6 +171,7 @@ export const keysRoutes = router()
     createRoute({
       method: 'get',
       path: '/v1/keys',
+      operationId: 'listApiKeys',
       tags: ['Keys'],
       summary: 'List API keys (never the secrets)',
       security: bearerSecurity,
@@ -177,7 +179,9 @@ export const keysRoutes = router()
       responses: {
         200: {
           description: 'Keys',
-          content: { 'application/json': { schema: z.object({ data: z.array(keySchema) }) } },
+          content: {
+            'application/json': { schema: z.object({ data: z.array(keySchema) }).openapi('ApiKeyList') },
+          },
         },
         401: problemResponse('Missing or unknown credentials'),
         403: problemResponse('Not allowed'),
@@ -193,6 +197,7 @@ export const keysRoutes = router()
     createRoute({
       method: 'delete',
       path: '/v1/keys/{id}',
+      operationId: 'revokeKeyRoute',
       tags: ['Keys'],
       summary: 'Revoke an API key (effective within seconds everywhere)',
       description:
