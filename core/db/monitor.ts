@@ -98,3 +98,15 @@ export function leafRowHolding(db: Db, tenant: string, seq: number) {
     .limit(1)
     .get()
 }
+
+/** Leaf rows whose first seq lies in [from, to], in chain order. */
+export function leafRowsBetween(db: Db, tenant: string, from: number, to: number) {
+  return db
+    .select({ firstSeq: chainLeaves.firstSeq, leaves: chainLeaves.leaves })
+    .from(chainLeaves)
+    .where(
+      and(eq(chainLeaves.tenant, tenant), gte(chainLeaves.firstSeq, from), lte(chainLeaves.firstSeq, to)),
+    )
+    .orderBy(asc(chainLeaves.firstSeq))
+    .all()
+}
