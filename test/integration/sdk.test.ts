@@ -10,21 +10,10 @@ import {
   type FetchLike,
 } from '../../sdk'
 import { app } from '../../worker/app'
-import { BASE, mintKey, uniqueTenant } from './helpers'
+import { BASE, mintKey, event as sampleEvent, uniqueTenant } from './helpers'
 
-/** An event v1 as a client sends it (`overrides` replace fields). */
-function event(overrides: Partial<AuditEventInput> = {}): AuditEventInput {
-  return {
-    occurred_at: '2026-01-15T10:00:00Z',
-    action: 'user.role.updated',
-    actor: { type: 'user', id: 'u_1', email: 'jane@example.com' },
-    target: { type: 'user', id: 'u_123' },
-    changes: [{ field: 'role', before: 'viewer', after: { name: 'admin', level: 3 } }],
-    context: { ip: '203.0.113.7', correlation_id: 'corr-1' },
-    source: 'accounts',
-    ...overrides,
-  }
-}
+/** An event v1 as a client sends it (`overrides` replace fields): the suite's one sample event. */
+const event = (overrides: Partial<AuditEventInput> = {}) => sampleEvent(overrides) as AuditEventInput
 
 const selfFetch: FetchLike = (input, init) => SELF.fetch(input, init)
 
