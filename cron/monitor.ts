@@ -14,11 +14,12 @@
 // Every finding raises an alarm (core/integrity/alarms.ts). What a sweep cannot see: events
 // appended after the newest checkpoint and cut before the next one is signed (a tail cut); the
 // cron signs a checkpoint every tick, which bounds that window to one tick.
-import { parseArchiveKey, parseObjectName, partitionPrefix, utcDate } from '../core/archive/layout'
-import { gunzipLines, listAll } from '../core/archive/r2'
+import { type VisibleObject, visibleObjects } from '../core/archive/archive-reader'
+import { utcDate } from '../core/archive/layout'
+import { gunzipLines } from '../core/archive/r2'
 import { listCheckpoints, tenantsWithChains } from '../core/db/checkpoints'
 import { type Db, database } from '../core/db/client'
-import { getChainHead } from '../core/db/events'
+import { columnValueOf, EVENT_COLUMNS, getChainHead } from '../core/db/events'
 import {
   leafRowHolding,
   leafRowsBetween,
@@ -223,27 +224,6 @@ async function leavesStep(db: Db, tenant: string, sweep: Sweep, findings: Findin
   return Math.max(n, 1)
 }
 
-/** The indexed columns, as the stored body says they must be. */
-function columnsOf(e: Record<string, unknown>): Record<string, unknown> {
-  const o = (k: string) => (e[k] ?? {}) as Record<string, unknown>
-  return {
-    seq: e.seq,
-    id: e.id,
-    occurred_at: e.occurred_at,
-    action: e.action,
-    actor_type: o('actor').type,
-    actor_id: o('actor').id,
-    target_type: o('target').type,
-    target_id: o('target').id,
-    parent_type: o('parent').type ?? null,
-    parent_id: o('parent').id ?? null,
-    source: e.source ?? null,
-    outcome: o('outcome').status,
-    correlation_id: o('context').correlation_id ?? null,
-    ip: o('context').ip ?? null,
-  }
-}
-
 /** One chunk of rows: bodies, columns, leaves and the archived copies. */
 async function rowsStep(
   db: Db,
@@ -273,8 +253,9 @@ async function rowsStep(
       continue
     }
     const body = JSON.parse(row.body) as Record<string, unknown>
-    const want = columnsOf(body)
-    for (const [col, value] of Object.entries(want)) {
+    for (const [col, path] of EVENT_COLUMNS) {
+      if (!(col in row)) continue
+      const value = columnValueOf(body, path)
       const stored = (row as Record<string, unknown>)[col]
       if (stored !== value)
         f('column_mismatch', `column ${col} differs from the stored body`, String(value), String(stored))
@@ -323,19 +304,19 @@ async function storedLeaves(db: Db, tenant: string, seqs: number[]): Promise<Map
   return out
 }
 
-/** Archive objects read in this tick, the newest few kept: chunks of one day share them. */
+/** Archive objects read in this tick (one tenant's), the newest few kept: chunks of one day share them. */
 class ObjectCache {
   private readonly lines = new Map<string, Map<number, string>>()
-  private readonly listings = new Map<string, string[]>()
+  private readonly listings = new Map<string, VisibleObject[]>()
   constructor(private readonly bucket: R2Bucket) {}
 
-  async keys(prefix: string): Promise<string[]> {
-    let keys = this.listings.get(prefix)
-    if (!keys) {
-      keys = (await listAll(this.bucket, prefix)).map((o) => o.key)
-      this.listings.set(prefix, keys)
-    }
-    return keys
+  /** The day's objects a reader takes (the compaction read rule), with their seq ranges. */
+  async objectsOf(tenant: string, dt: string): Promise<VisibleObject[]> {
+    const known = this.listings.get(dt)
+    if (known) return known
+    const objects = await visibleObjects(this.bucket, tenant, dt)
+    this.listings.set(dt, objects)
+    return objects
   }
 
   async bySeq(key: string): Promise<Map<number, string>> {
@@ -368,9 +349,8 @@ async function archivedLines(objects: ObjectCache, tenant: string, rows: StoredR
     else byDay.set(dt, [r.seq])
   }
   for (const [dt, seqs] of byDay) {
-    for (const key of await objects.keys(partitionPrefix(tenant, dt))) {
-      const range = parseObjectName(parseArchiveKey(key)?.name ?? '')
-      if (!range || !seqs.some((s) => s >= range.first && s <= range.last)) continue
+    for (const { key, first, last } of await objects.objectsOf(tenant, dt)) {
+      if (!seqs.some((s) => s >= first && s <= last)) continue
       const lines = await objects.bySeq(key)
       for (const seq of seqs) {
         const line = lines.get(seq)

@@ -9,10 +9,10 @@ import { hiddenByManifest, readManifest } from './compaction'
 import { parseObjectName, partitionPrefix, utcDate } from './layout'
 import { gunzipLines, listAll } from './r2'
 
-type VisibleObject = { key: string; first: number; last: number }
+export type VisibleObject = { key: string; first: number; last: number }
 
 /** The partition's archive objects a reader takes, in key order, with the seq range each names. */
-async function visibleObjects(bucket: R2Bucket, tenant: string, dt: string): Promise<VisibleObject[]> {
+export async function visibleObjects(bucket: R2Bucket, tenant: string, dt: string): Promise<VisibleObject[]> {
   const prefix = partitionPrefix(tenant, dt)
   const keys = (await listAll(bucket, prefix)).map((o) => o.key)
   if (keys.length === 0) return []

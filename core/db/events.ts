@@ -86,18 +86,42 @@ function chunkByBytes(items: string[]): string[][] {
   return out
 }
 
+/**
+ * Each column of `events` but `body`, and the stored event's field it copies: the insert below
+ * fills them from the body, and the integrity monitor (cron/monitor.ts) checks them against it.
+ */
+export const EVENT_COLUMNS = [
+  ['tenant', ['tenant']],
+  ['seq', ['seq']],
+  ['id', ['id']],
+  ['occurred_at', ['occurred_at']],
+  ['received_at', ['received_at']],
+  ['action', ['action']],
+  ['actor_type', ['actor', 'type']],
+  ['actor_id', ['actor', 'id']],
+  ['target_type', ['target', 'type']],
+  ['target_id', ['target', 'id']],
+  ['parent_type', ['parent', 'type']],
+  ['parent_id', ['parent', 'id']],
+  ['source', ['source']],
+  ['outcome', ['outcome', 'status']],
+  ['correlation_id', ['context', 'correlation_id']],
+  ['ip', ['context', 'ip']],
+  ['hash', ['hash']],
+] as const
+
 export const INSERT_EVENTS_SQL = `
-  INSERT INTO events (tenant, seq, id, occurred_at, received_at, action, actor_type, actor_id,
-    target_type, target_id, parent_type, parent_id, source, outcome, correlation_id, ip, hash, body)
-  SELECT json_extract(value, '$.tenant'), json_extract(value, '$.seq'), json_extract(value, '$.id'),
-    json_extract(value, '$.occurred_at'), json_extract(value, '$.received_at'),
-    json_extract(value, '$.action'), json_extract(value, '$.actor.type'), json_extract(value, '$.actor.id'),
-    json_extract(value, '$.target.type'), json_extract(value, '$.target.id'),
-    json_extract(value, '$.parent.type'), json_extract(value, '$.parent.id'),
-    json_extract(value, '$.source'), json_extract(value, '$.outcome.status'),
-    json_extract(value, '$.context.correlation_id'), json_extract(value, '$.context.ip'),
-    json_extract(value, '$.hash'), value
+  INSERT INTO events (${EVENT_COLUMNS.map(([c]) => c).join(', ')}, body)
+  SELECT ${EVENT_COLUMNS.map(([, path]) => `json_extract(value, '$.${path.join('.')}')`).join(', ')}, value
   FROM json_each(?)`
+
+/** A column's value as the body states it (SQL NULL for a field the body lacks). */
+export function columnValueOf(body: Record<string, unknown>, path: readonly string[]): unknown {
+  let v: unknown = body
+  for (const k of path)
+    v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined
+  return v ?? null
+}
 
 /** The id lookup rows of stored events: one JSON array [id, seq, occurred_at, content_hash] each. */
 export const INSERT_EVENT_IDS_SQL = `

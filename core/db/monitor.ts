@@ -46,13 +46,14 @@ export async function monitorStates(db: Db, tenant?: string) {
   return tenant ? q.where(eq(monitorState.tenant, tenant)).all() : q.all()
 }
 
-/** Rows after (t, id) in reading order, with the columns searches filter on. */
+/** Rows after (t, id) in reading order, with every column (core/db/events.ts, EVENT_COLUMNS). */
 export function rowsAfter(db: Db, tenant: string, after: { t: string; id: string }, limit: number) {
   return db
     .select({
       seq: events.seq,
       id: events.id,
       occurred_at: events.occurredAt,
+      received_at: events.receivedAt,
       action: events.action,
       actor_type: events.actorType,
       actor_id: events.actorId,

@@ -5,11 +5,10 @@
 // equals H and H equals the hash D1 indexes for it (when the caller has that column). What this
 // cannot see (a body rewritten together with its hashes) is the monitor's job: it compares the
 // stored leaves with the bodies and with the signed checkpoints' roots (cron/monitor.ts).
-import { createHash } from 'node:crypto'
 import type { StoredEvent } from '../ingest/stored-event'
 import { isObject } from '../objects'
 import type { Finding } from './alarms'
-import { LINE_CONTENT_OFFSET, leafHashSync } from './chain'
+import { LINE_CONTENT_OFFSET, leafHashSync, leafOfLine, linkHashSync } from './chain'
 import { HEX_HASH_RE } from './sha256'
 
 export type LineCheck =
@@ -22,10 +21,7 @@ const HEAD = /^\{"hash":"([0-9a-f]{64})","prev_hash":"([0-9a-f]{64})",/
 export function checkStoredLine(line: string, indexedHash?: string): LineCheck {
   const m = HEAD.exec(line)
   if (!m || line.length <= LINE_CONTENT_OFFSET) return checkParsedLine(line, indexedHash)
-  // One update per digest: each update call has a fixed cost that dominates short inputs.
-  const leaf = createHash('sha256')
-    .update(`\u0000{${line.slice(LINE_CONTENT_OFFSET)}`)
-    .digest('hex')
+  const leaf = leafOfLine(line)
   return compare(m[1]!, m[2]!, leaf, indexedHash)
 }
 
@@ -45,9 +41,7 @@ function checkParsedLine(line: string, indexedHash?: string): LineCheck {
 }
 
 function compare(hash: string, prev: string, leaf: string, indexedHash: string | undefined): LineCheck {
-  const computed = createHash('sha256')
-    .update(Buffer.from(`02${prev}${leaf}`, 'hex'))
-    .digest('hex')
+  const computed = linkHashSync(prev, leaf)
   if (computed !== hash)
     return {
       ok: false,
