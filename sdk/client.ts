@@ -13,6 +13,8 @@
 //   Retry-After. A 503 that lists `accepted` and `not_accepted` resends only the latter. Any
 //   other 4xx fails the events it names (a 400 naming some events of a batch fails only those:
 //   the service queued nothing, so the others are posted again).
+
+import { uuidv7 } from '../core/ids'
 import { AuditLogError, AuditLogHttpError, AuditLogSendError, type EventError } from './errors'
 import { ExportDownload } from './export'
 import {
@@ -40,7 +42,6 @@ import type {
   SendResult,
   SigningKeys,
 } from './types'
-import { uuidv7 } from './uuidv7'
 
 const encoder = new TextEncoder()
 const HEAD = '{"events":['

@@ -1,6 +1,7 @@
 // The client library's batching, buffer and retry rules against a scripted fetch (no Worker):
 // what is sent when, what is retried, and how failures reach send(), flush() and onError.
 import { describe, expect, it } from 'vitest'
+import { uuidv7 } from '../../core/ids'
 import { LIMITS } from '../../core/limits'
 import type { searchFilterShape } from '../../core/search/filters'
 import {
@@ -16,7 +17,6 @@ import {
 } from '../../sdk'
 import { splitRecords } from '../../sdk/export'
 import { backoffMs, retryAfterMs, retryDelayMs } from '../../sdk/http'
-import { uuidv7 } from '../../sdk/uuidv7'
 
 type Posted = { at: number; ids: string[]; bytes: number }
 
