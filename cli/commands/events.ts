@@ -2,6 +2,15 @@
 
 import { once } from 'node:events'
 import { createWriteStream, readFileSync } from 'node:fs'
+import {
+  type AuditEventInput,
+  AuditLogClient,
+  type AuditLogClientOptions,
+  AuditLogError,
+  AuditLogHttpError,
+  AuditLogSendError,
+  type SearchOptions,
+} from '../../sdk'
 import { apiKey, type Command, Failure, intFlag, type Parsed, parse, str, UsageError } from '../lib/args'
 import { checkCsvExport, checkNdjsonExport, type ExportCheck } from '../lib/export-check'
 import { api, failureOf, type Query } from '../lib/http'
@@ -134,58 +143,83 @@ async function readInput(file: string | undefined): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-const MAX_BATCH_BYTES = 1_500_000
+/** The SDK's client for this invocation: batching, client-side ids and retries on 429/503. */
+function sdkClient(p: Parsed, opts: Partial<AuditLogClientOptions> = {}): AuditLogClient {
+  return new AuditLogClient({ url: p.globals.url, key: apiKey(p.globals), ...opts })
+}
+
+/** What the CLI prints for an SDK failure: the status, the detail and the events it names. */
+function failureOfSdk(err: unknown, what: string, lineOf: Map<string, number>): Failure {
+  if (!(err instanceof AuditLogError)) return new Failure(`${what}: ${String(err)}`)
+  const errors = err instanceof AuditLogSendError ? err.failures.map((f) => f.error) : [err]
+  const details = errors.flatMap((e) => [
+    e.message,
+    ...(e instanceof AuditLogHttpError
+      ? e.eventErrors.map((x) => `  line ${lineOf.get(x.id) ?? '?'} (${x.id}) ${x.path}: ${x.message}`)
+      : []),
+  ])
+  return new Failure(`${what}: ${details.join('\n')}`)
+}
 
 async function send(p: Parsed): Promise<number> {
   const batchSize = intFlag(p.values, 'batch-size', 1, 1000) ?? 500
   const text = await readInput(p.positionals[0])
-  const events: { line: number; text: string }[] = []
+  const events: Record<string, unknown>[] = []
+  const lines: number[] = []
   text.split('\n').forEach((l, i) => {
     const t = l.trim()
     if (!t) return
+    let v: unknown
     try {
-      const v = JSON.parse(t) as unknown
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object')
+      v = JSON.parse(t)
     } catch (err) {
       throw new UsageError(`line ${i + 1} is not a JSON object: ${(err as Error).message}`)
     }
-    events.push({ line: i + 1, text: t })
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+      throw new UsageError(`line ${i + 1} is not a JSON object`)
+    events.push(v as Record<string, unknown>)
+    lines.push(i + 1)
   })
   if (events.length === 0) throw new UsageError('no events to send')
-  const client = api(p.globals.url, apiKey(p.globals))
-  let sent = 0
-  while (sent < events.length) {
-    const batch: string[] = []
-    let bytes = 0
-    for (const e of events.slice(sent, sent + batchSize)) {
-      if (batch.length > 0 && bytes + e.text.length > MAX_BATCH_BYTES) break
-      batch.push(e.text)
-      bytes += e.text.length + 1
-    }
-    const res = await client.raw('POST', '/v1/events', { body: { events: batch.map((t) => JSON.parse(t)) } })
-    if (!res.ok) {
-      const first = events[sent]?.line ?? 0
-      const failure = await failureOf(res, `POST /v1/events (lines ${first}-${first + batch.length - 1})`)
-      throw new Failure(`${failure.message}\n${sent} events were accepted before this batch`)
-    }
-    const { accepted } = (await res.json()) as { accepted: { id: string }[] }
-    for (const a of accepted) if (p.globals.json) jsonLine(a)
-    sent += batch.length
+  // The whole file is in memory already: the buffer holds all of it, the SDK cuts the batches
+  // (by --batch-size and the service's byte limit) and retries what the service did not take.
+  const client = sdkClient(p, {
+    batch: { maxEvents: batchSize, maxWaitMs: 0 },
+    buffer: { maxEvents: events.length, overflow: 'reject' },
+  })
+  const bar = progress()
+  const timer = setInterval(() => bar.update(`sending: ${client.accepted} of ${events.length} accepted`), 100)
+  let ids: string[]
+  try {
+    const sent = client.send(events as AuditEventInput[])
+    // Rejections are reported by close(), which waits for every batch.
+    sent.catch(() => {})
+    await client.close()
+    ids = (await sent).ids
+  } catch (err) {
+    const lineOf = new Map<string, number>()
+    events.forEach((e, i) => {
+      if (typeof e.id === 'string') lineOf.set(e.id, lines[i] ?? 0)
+    })
+    const failure = failureOfSdk(err, 'POST /v1/events', lineOf)
+    throw new Failure(`${failure.message}\n${client.accepted} of ${events.length} events were accepted`)
+  } finally {
+    clearInterval(timer)
+    bar.done()
   }
-  if (!p.globals.json) line(`accepted ${sent} events`)
+  if (p.globals.json) for (const id of ids) jsonLine({ id })
+  else line(`accepted ${ids.length} events`)
   return 0
 }
 
 async function* pages(p: Parsed, filters: Query, pageSize: number): AsyncGenerator<Event[]> {
-  const client = api(p.globals.url, apiKey(p.globals))
-  let cursor: string | undefined
-  do {
-    const page = await client.json<Page>('GET', '/v1/events', {
-      query: { ...filters, limit: pageSize, cursor },
-    })
-    yield page.data
-    cursor = page.next_cursor ?? undefined
-  } while (cursor)
+  const client = sdkClient(p)
+  try {
+    for await (const page of client.pages({ ...(filters as SearchOptions), limit: pageSize }))
+      yield page.data as Event[]
+  } catch (err) {
+    throw failureOfSdk(err, 'GET /v1/events', new Map())
+  }
 }
 
 async function search(p: Parsed): Promise<number> {

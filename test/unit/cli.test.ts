@@ -16,11 +16,13 @@ type Call = { method: string; url: string; auth: string | undefined; body: strin
 let server: Server
 let url: string
 const calls: Call[] = []
-let handler: (req: IncomingMessage, body: string) => { status: number; body: string; type?: string } =
-  () => ({
-    status: 500,
-    body: '{}',
-  })
+let handler: (
+  req: IncomingMessage,
+  body: string,
+) => { status: number; body: string; type?: string; headers?: Record<string, string> } = () => ({
+  status: 500,
+  body: '{}',
+})
 
 function cli(args: string[], { input, env }: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
   return new Promise((resolve) => {
@@ -76,7 +78,7 @@ beforeAll(async () => {
     req.on('end', () => {
       calls.push({ method: req.method ?? '', url: req.url ?? '', auth: req.headers.authorization, body })
       const answer = handler(req, body)
-      res.writeHead(answer.status, { 'content-type': answer.type ?? 'application/json' })
+      res.writeHead(answer.status, { 'content-type': answer.type ?? 'application/json', ...answer.headers })
       res.end(answer.body)
     })
   })
@@ -297,6 +299,61 @@ describe('audit-log: calls', { timeout: 60_000 }, () => {
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('line 2')
     expect(calls).toEqual([])
+  })
+
+  it('events send goes through the SDK: a 503 is retried for what was not accepted; a 400 names the line', async () => {
+    let first = true
+    handler = (_req, body) => {
+      const ids = (JSON.parse(body) as { events: { id: string }[] }).events.map((e) => e.id)
+      if (first) {
+        first = false
+        return {
+          status: 503,
+          headers: { 'retry-after': '0' },
+          body: JSON.stringify({
+            type: 'about:blank',
+            title: 'Service Unavailable',
+            status: 503,
+            detail: 'the queue refused part of the batch',
+            accepted: ids.slice(0, 1).map((id) => ({ id })),
+            not_accepted: ids.slice(1).map((id) => ({ id })),
+          }),
+          type: 'application/problem+json',
+        }
+      }
+      return { status: 202, body: JSON.stringify({ accepted: ids.map((id) => ({ id })) }) }
+    }
+    const input = ['a', 'b', 'c'].map((id) => JSON.stringify({ id })).join('\n')
+    const r = await cli(['events', 'send', '--json'], { input })
+    expect(r.code, r.stderr).toBe(0)
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { id: string }).id),
+    ).toEqual(['a', 'b', 'c'])
+    // The retry posts only the events the 503 did not accept.
+    expect(
+      calls.map((c) => (JSON.parse(c.body) as { events: { id: string }[] }).events.map((e) => e.id)),
+    ).toEqual([
+      ['a', 'b', 'c'],
+      ['b', 'c'],
+    ])
+    calls.length = 0
+    handler = () => ({
+      status: 400,
+      body: JSON.stringify({
+        type: 'about:blank',
+        title: 'Bad Request',
+        status: 400,
+        detail: 'invalid events',
+        errors: [{ path: 'events[1].action', message: 'Required' }],
+      }),
+      type: 'application/problem+json',
+    })
+    const bad = await cli(['events', 'send'], { input: `${input}\n` })
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('line 2 (b) action: Required')
   })
 
   it('events export writes the file and checks the marker: exit 1 when cut short', async () => {
