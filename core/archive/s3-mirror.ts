@@ -3,6 +3,8 @@
 // returns is checked against the same digest.
 import { createHash } from 'node:crypto'
 import { AwsClient } from 'aws4fetch'
+import { XMLParser } from 'fast-xml-parser'
+import { z } from 'zod'
 import type { Env } from '../env'
 
 export type MirrorEnv = Pick<
@@ -44,13 +46,49 @@ export function sameObject(a: Listed, b: Listed | undefined): boolean {
 }
 
 const unquote = (s: string) => s.replace(/^"|"$/g, '').replace(/&quot;/g, '')
-const unescapeXml = (s: string) =>
-  s
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&')
+
+// ListObjectsV2 answers, parsed as XML (entities decoded, CDATA kept as text); keys and tokens
+// stay strings even when they look like numbers.
+const listParser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  isArray: (name) => name === 'Contents',
+})
+const listResultSchema = z.object({
+  ListBucketResult: z.object({
+    IsTruncated: z.enum(['true', 'false']).optional(),
+    NextContinuationToken: z.string().optional(),
+    Contents: z
+      .array(z.object({ Key: z.string(), Size: z.string().regex(/^\d+$/), ETag: z.string().optional() }))
+      .optional(),
+  }),
+})
+
+/** One page of a ListObjectsV2 answer; an answer of another shape is an error, never an empty page. */
+export function parseListPage(xml: string): {
+  objects: { key: string; size: number; etag: string }[]
+  next: string | undefined
+} {
+  let doc: unknown
+  try {
+    doc = listParser.parse(xml, true)
+  } catch (err) {
+    throw new Error(`S3 list answer is not XML: ${(err as Error).message}`)
+  }
+  const parsed = listResultSchema.safeParse(doc)
+  if (!parsed.success) throw new Error(`S3 list answer is not a ListBucketResult: ${parsed.error.message}`)
+  const r = parsed.data.ListBucketResult
+  if (r.IsTruncated === 'true' && !r.NextContinuationToken)
+    throw new Error('S3 list answer is truncated without a NextContinuationToken')
+  return {
+    objects: (r.Contents ?? []).map((c) => ({
+      key: c.Key,
+      size: Number(c.Size),
+      etag: unquote(c.ETag ?? ''),
+    })),
+    next: r.IsTruncated === 'true' ? r.NextContinuationToken : undefined,
+  }
+}
 const encodeKey = (key: string) => key.split('/').map(encodeURIComponent).join('/')
 const objectUrl = (m: S3Mirror, key: string) => `${m.base}/${encodeKey(m.prefix + key)}`
 
@@ -73,19 +111,13 @@ export async function listS3(
     else if (range.startAfter) url.searchParams.set('start-after', m.prefix + range.startAfter)
     const res = await m.client.fetch(url.toString())
     if (!res.ok) throw new Error(`S3 list failed: ${res.status} ${await res.text()}`)
-    const xml = await res.text()
-    for (const c of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
-      const body = c[1]!
-      const key = unescapeXml(/<Key>([\s\S]*?)<\/Key>/.exec(body)?.[1] ?? '').slice(m.prefix.length)
+    const page = parseListPage(await res.text())
+    for (const o of page.objects) {
+      const key = o.key.slice(m.prefix.length)
       if (range.until !== undefined && key > range.until) return out
-      out.set(key, {
-        size: Number(/<Size>(\d+)<\/Size>/.exec(body)?.[1] ?? -1),
-        etag: unquote(/<ETag>([\s\S]*?)<\/ETag>/.exec(body)?.[1] ?? ''),
-      })
+      out.set(key, { size: o.size, etag: o.etag })
     }
-    token = /<IsTruncated>true<\/IsTruncated>/.test(xml)
-      ? unescapeXml(/<NextContinuationToken>([\s\S]*?)<\/NextContinuationToken>/.exec(xml)?.[1] ?? '')
-      : undefined
+    token = page.next
   } while (token)
   return out
 }
