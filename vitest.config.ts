@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config'
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'
 process.env.WRANGLER_SEND_METRICS = 'false'
 
-import { TEST_ADMIN_TOKEN, TEST_SIGNING_KEYS } from './test/constants.ts'
+import { TEST_ADMIN_TOKEN, TEST_PII_KEYS, TEST_PRIVACY_TENANTS, TEST_SIGNING_KEYS } from './test/constants.ts'
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations('./migrations')
@@ -33,6 +33,8 @@ export default defineConfig(async () => {
                   TEST_MIGRATIONS: migrations,
                   ADMIN_TOKEN: TEST_ADMIN_TOKEN,
                   SIGNING_KEYS: TEST_SIGNING_KEYS,
+                  PII_KEYS: TEST_PII_KEYS,
+                  PRIVACY_TENANTS: TEST_PRIVACY_TENANTS,
                   HOT_RETENTION_DAYS: '3650',
                   PROOF_CHECKPOINT_INTERVAL_SECONDS: '1',
                 },

@@ -6,14 +6,17 @@
 //       [--include-audit-reads] [--limit 1000] [--format ndjson|csv] [--database audit_log] [--table events]
 //       [--workgroup primary] [--output s3://bucket/athena-results/] [--max-days 31] [--endpoint URL] [--region r]
 //   npm run athena -- retention-rules [--config retention.config.json] [--bucket audit-log-archive]
+//   npm run athena -- hash-key --tenant acme   (the tenant's HMAC key, from PII_KEYS in the environment)
+// query --hash-key-from-env hashes the values of hashed fields (--ip) with AUDIT_LOG_HASH_KEY.
 // Credentials come from the usual AWS chain (environment, profile, role).
 import { pathToFileURL } from 'node:url'
 import { AthenaClient } from '@aws-sdk/client-athena'
 import { stringify } from 'csv-stringify/sync'
 import { ZodError } from 'zod'
+import { exportHashKey, parsePiiKeys } from '../core/privacy/pii-keys'
 import { runQuery } from './client'
 import { athenaDdl } from './ddl'
-import { type AthenaQuery, COLUMNS } from './query'
+import { type AthenaQuery, COLUMNS, HASH_KEY_ENV } from './query'
 import { loadRetentionConfig, retentionRules } from './retention-rules'
 
 /**
@@ -49,38 +52,45 @@ export async function runAthena(argv: string[]): Promise<void> {
         region: opt('region') ?? process.env.AWS_REGION ?? 'us-east-1',
         ...(opt('endpoint') ? { endpoint: opt('endpoint') } : {}),
       })
-      const rows = await runQuery(
-        client,
-        {
-          tenant: opt('tenant') ?? fail('query needs --tenant'),
-          from: opt('from') ?? fail('query needs --from YYYY-MM-DD'),
-          to: opt('to') ?? fail('query needs --to YYYY-MM-DD'),
-          actor_id: opt('actor-id'),
-          actor_type: opt('actor-type') as AthenaQuery['actor_type'],
-          action: opt('action'),
-          target_type: opt('target-type'),
-          target_id: opt('target-id'),
-          include_children: args.includes('--include-children') || undefined,
-          source: opt('source'),
-          outcome: opt('outcome') as 'success' | 'failure' | undefined,
-          correlation_id: opt('correlation-id'),
-          ip: opt('ip'),
-          since: opt('since'),
-          until: opt('until'),
-          include_audit_reads: args.includes('--include-audit-reads') || undefined,
-          limit: opt('limit') ? Number(opt('limit')) : undefined,
-        },
-        {
-          database,
-          table: opt('table'),
-          workGroup: opt('workgroup'),
-          outputLocation: opt('output'),
-          maxDays: opt('max-days') ? Number(opt('max-days')) : undefined,
-        },
-      )
+      const asked: AthenaQuery = {
+        tenant: opt('tenant') ?? fail('query needs --tenant'),
+        from: opt('from') ?? fail('query needs --from YYYY-MM-DD'),
+        to: opt('to') ?? fail('query needs --to YYYY-MM-DD'),
+        actor_id: opt('actor-id'),
+        actor_type: opt('actor-type') as AthenaQuery['actor_type'],
+        action: opt('action'),
+        target_type: opt('target-type'),
+        target_id: opt('target-id'),
+        include_children: args.includes('--include-children') || undefined,
+        source: opt('source'),
+        outcome: opt('outcome') as 'success' | 'failure' | undefined,
+        correlation_id: opt('correlation-id'),
+        ip: opt('ip'),
+        since: opt('since'),
+        until: opt('until'),
+        include_audit_reads: args.includes('--include-audit-reads') || undefined,
+        limit: opt('limit') ? Number(opt('limit')) : undefined,
+      }
+      const hashKey = args.includes('--hash-key-from-env')
+        ? (process.env[HASH_KEY_ENV] ??
+          fail(`--hash-key-from-env needs ${HASH_KEY_ENV} (athena hash-key prints it)`))
+        : undefined
+      const rows = await runQuery(client, asked, {
+        database,
+        hashKey,
+        table: opt('table'),
+        workGroup: opt('workgroup'),
+        outputLocation: opt('output'),
+        maxDays: opt('max-days') ? Number(opt('max-days')) : undefined,
+      })
       if (opt('format') === 'csv')
         process.stdout.write(stringify(rows, { header: true, columns: [...COLUMNS] }))
       else for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`)
+    } else if (command === 'hash-key') {
+      const tenant = opt('tenant') ?? fail('hash-key needs --tenant')
+      const ring = parsePiiKeys(process.env.PII_KEYS ?? fail('hash-key needs PII_KEYS in the environment'))
+      // Hashes use the oldest key of the ring (core/privacy/pii-keys.ts).
+      console.log(await exportHashKey(ring[0]!.secret, tenant))
     } else if (command === 'retention-rules') {
       const rules = retentionRules(loadRetentionConfig(opt('config')), opt('bucket'))
       console.log(JSON.stringify(rules, null, 2))

@@ -13,6 +13,8 @@ export type RunOptions = {
   workGroup?: string
   outputLocation?: string
   maxDays?: number
+  /** The tenant's HMAC key: filters on hashed fields (ip) match their stored form (athena/query.ts). */
+  hashKey?: string
   /** Polling: first delay and cap, in ms. */
   pollMs?: number
   maxPollMs?: number
@@ -30,6 +32,7 @@ export async function runQuery(
     database: o.database,
     table: o.table ?? 'events',
     maxDays: o.maxDays,
+    hashKey: o.hashKey,
   })
   const started = await client.send(
     new StartQueryExecutionCommand({

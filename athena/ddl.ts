@@ -31,6 +31,11 @@ export const ARCHIVE_COLUMNS: [string, string][] = [
   ['ingest', 'struct<key_id:string,request_id:string,colo:string,country:string>'],
   ['prev_hash', 'string'],
   ['hash', 'string'],
+  // The retention class (core/retention/classes.ts); on a tombstone row also its leaf and when the
+  // event expired: a tombstone has no other event field (docs/retention.md).
+  ['retention', 'string'],
+  ['leaf', 'string'],
+  ['expired_at', 'string'],
 ]
 
 const IDENT = /^[a-z_][a-z0-9_]*$/
@@ -68,12 +73,14 @@ TBLPROPERTIES (
 );
 
 -- Query this view: while a day is being compacted its events can briefly sit in both the old
--- files and the merged one; the view keeps one row per (tenant, dt, seq). Filters on tenant and
--- dt are pushed below the window, so partition projection still prunes.
+-- files and the merged one; the view keeps one row per (tenant, dt, seq), the tombstone when an
+-- event has just expired (rows with expired_at set are tombstones: live events are
+-- expired_at IS NULL). Filters on tenant and dt are pushed below the window, so partition
+-- projection still prunes.
 CREATE OR REPLACE VIEW ${database}.${table}_v AS
 SELECT ${ARCHIVE_COLUMNS.map(([n]) => `"${n}"`).join(', ')}, tenant, dt
 FROM (
-  SELECT *, row_number() OVER (PARTITION BY tenant, dt, seq ORDER BY hash) AS copy_no
+  SELECT *, row_number() OVER (PARTITION BY tenant, dt, seq ORDER BY expired_at IS NULL, hash) AS copy_no
   FROM ${database}.${table}
 )
 WHERE copy_no = 1;`

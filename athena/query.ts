@@ -4,6 +4,7 @@
 // Every query keeps one row per (dt, seq): while compaction swaps a day's small files for the
 // merged part, both can be listed for a moment (docs/archive.md, "Compaction"), and a copy of
 // an event is the same line, so keeping the first is exact.
+import { createHmac } from 'node:crypto'
 import { z } from 'zod'
 import { searchFilterShape } from '../core/search/filters'
 
@@ -66,8 +67,12 @@ export function sqlLiteral(value: string): string {
 
 const IDENT = /^[a-z_][a-z0-9_]*$/
 
-export function buildQuery(input: AthenaQuery, opts: { database: string; table: string; maxDays?: number }) {
+export function buildQuery(
+  input: AthenaQuery,
+  opts: { database: string; table: string; maxDays?: number; hashKey?: string },
+) {
   const q = athenaQuerySchema.parse(input)
+  const hashKey = opts.hashKey
   if (!IDENT.test(opts.database) || !IDENT.test(opts.table))
     throw new Error('database and table must be lower-case identifiers')
   if (q.from > q.to) throw new Error('from must not be after to')
@@ -98,7 +103,8 @@ export function buildQuery(input: AthenaQuery, opts: { database: string; table: 
   eq('source', q.source)
   eq('outcome.status', q.outcome)
   eq('context.correlation_id', q.correlation_id)
-  eq('context.ip', q.ip)
+  // Validated as the plaintext the API takes; matched as the stored form when the field is hashed.
+  eq('context.ip', q.ip !== undefined && hashKey ? hashQueryValue(hashKey, q.ip) : q.ip)
   // Stored timestamps are UTC with milliseconds, so they compare as text once bounds are too.
   if (q.since) {
     where.push('occurred_at >= ?')
@@ -109,6 +115,8 @@ export function buildQuery(input: AthenaQuery, opts: { database: string; table: 
     params.push(new Date(q.until).toISOString())
   }
   // As in the search API, the service's own read audit trail shows only when asked for.
+  // Tombstones of expired events (docs/retention.md) are not events.
+  where.push('expired_at IS NULL')
   if (!q.include_audit_reads && !q.action?.startsWith('audit_log'))
     where.push("NOT starts_with(action, 'audit_log.')")
   const sql = `SELECT ${COLUMNS.join(', ')}
@@ -124,4 +132,19 @@ WHERE copy_no = 1
 ORDER BY occurred_at DESC, id DESC
 LIMIT ${q.limit}`
   return { sql, parameters: params.map(sqlLiteral) }
+}
+
+/** The environment variable `athena query --hash-key-from-env` reads the tenant's HMAC key from. */
+export const HASH_KEY_ENV = 'AUDIT_LOG_HASH_KEY'
+
+/**
+ * A filter value hashed as the Worker hashes a field the privacy policy hashes
+ * (core/privacy/protected-value.ts: HMAC-SHA-256 of the value's JSON text under the tenant's key,
+ * `hmac:v1:<hex>`), so an equality filter matches the stored form. `hashKey` is the tenant's
+ * HMAC key, base64url (`athena hash-key` prints it).
+ */
+export function hashQueryValue(hashKey: string, v: string): string {
+  const key = Buffer.from(hashKey, 'base64url')
+  if (key.length !== 32) throw new Error(`${HASH_KEY_ENV} must be the tenant's 32-byte HMAC key, base64url`)
+  return `hmac:v1:${createHmac('sha256', key).update(JSON.stringify(v)).digest('hex')}`
 }

@@ -16,6 +16,10 @@ const settingsSchema = z.object({
   adminToken: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
   hotRetentionDays: z.coerce.number().int().min(1).max(3650).default(30),
   proofCheckpointIntervalSeconds: z.coerce.number().int().min(1).max(3600).default(10),
+  // Cloudflare Access sign-in (core/auth/access.ts checks them when an assertion arrives).
+  accessTeamDomain: z.string().optional(),
+  accessAud: z.string().optional(),
+  accessPrincipals: z.string().optional(),
 })
 export type Settings = z.infer<typeof settingsSchema>
 
@@ -29,6 +33,9 @@ export function settings(env: Env): Settings {
       adminToken: env.ADMIN_TOKEN || undefined,
       hotRetentionDays: env.HOT_RETENTION_DAYS,
       proofCheckpointIntervalSeconds: env.PROOF_CHECKPOINT_INTERVAL_SECONDS,
+      accessTeamDomain: env.ACCESS_TEAM_DOMAIN || undefined,
+      accessAud: env.ACCESS_AUD || undefined,
+      accessPrincipals: env.ACCESS_PRINCIPALS || undefined,
     })
     cache.set(env, s)
   }

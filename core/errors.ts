@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'rate_limited'
   | 'unavailable'
   | 'integrity_violation'
+  | 'gone'
 
 export class DomainError extends Error {
   constructor(
@@ -37,6 +38,9 @@ export const conflict = (message: string) => new DomainError('conflict', message
 /** Stored data failed its integrity check: never served as if fine (an alarm is raised too). */
 export const integrityViolation = (message: string, extra?: Record<string, unknown>) =>
   new DomainError('integrity_violation', message, undefined, extra)
+/** The event's retention period ended: only its tombstone is kept (`extra.tombstone`). */
+export const gone = (message: string, extra: Record<string, unknown>) =>
+  new DomainError('gone', message, undefined, extra)
 
 type Issue = { path: readonly PropertyKey[]; message: string }
 

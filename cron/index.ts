@@ -2,9 +2,11 @@
 import { compactClosedDays } from '../core/archive/compaction-sweep'
 import { reconcileMirror } from '../core/archive/mirror'
 import { database } from '../core/db/client'
+import { purgeExpiredSessions } from '../core/db/sessions'
 import type { Env } from '../core/env'
 import { historyOptions } from '../core/search/history-options'
 import { issueAllCheckpoints } from './checkpoints'
+import { expireRetentionClasses } from './class-expiry'
 import { backfillEventIds } from './event-ids-backfill'
 import { runMonitor } from './monitor'
 import { enforceRetention } from './retention'
@@ -16,7 +18,10 @@ export function runScheduledJobs(env: Env) {
     ['monitor', () => runMonitor(env)],
     ['compaction', () => compactClosedDays(env.ARCHIVE)],
     ['mirror', () => reconcileMirror(env)],
+    ['class expiry', () => expireRetentionClasses(database(env.DB), env)],
     ['event-ids backfill', () => backfillEventIds(database(env.DB), env.ARCHIVE)],
     ['retention', () => enforceRetention(database(env.DB), env, historyOptions(env).cutoff)],
+    // Console sessions past their expiry (a session is refused on use once expired anyway).
+    ['expired sessions', () => purgeExpiredSessions(database(env.DB))],
   ])
 }

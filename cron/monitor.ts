@@ -10,7 +10,9 @@
 //   column cannot hide an event from searches), each body's leaf equals the stored leaf of its seq,
 //   and each row's hash equals the archived line's for the same seq while both exist;
 // - completeness: the rows seen up to the head are all the chain holds less what retention
-//   released (a deleted row is missing from that count).
+//   released (a deleted row is missing from that count);
+// - tombstones of expired events: each links its leaf to its hash, and its leaf is the stored leaf
+//   of its seq (expired rows are released, so they are expected, not missing).
 // Every finding raises an alarm (core/integrity/alarms.ts). What a sweep cannot see: events
 // appended after the newest checkpoint and cut before the next one is signed (a tail cut); the
 // cron signs a checkpoint every tick, which bounds that window to one tick.
@@ -29,14 +31,17 @@ import {
   type StoredRow,
   saveMonitorState,
 } from '../core/db/monitor'
+import { tombstonesAfter } from '../core/db/tombstones'
 import { LEAVES_PER_ROW, STORED_SUBTREE } from '../core/db/tree'
 import type { Env } from '../core/env'
 import { type Finding, raiseAlarms } from '../core/integrity/alarms'
+import { linkHashSync } from '../core/integrity/chain'
 import { checkCheckpoint } from '../core/integrity/checkpoint'
 import { keyRing } from '../core/integrity/issue-checkpoint'
 import { type Frontier, frontierRoot, MerkleAccumulator } from '../core/integrity/merkle'
 import { publicKeyDocument } from '../core/integrity/signing-keys'
 import { checkStoredLine } from '../core/integrity/verified-read'
+import { tombstoneLinks } from '../core/retention/tombstone'
 
 export type MonitorOptions = { /** Rows and leaves checked per tick, over all tenants. */ budget?: number }
 
@@ -51,6 +56,9 @@ type Sweep = {
   leaves_done: boolean
   rows_after: { t: string; id: string }
   rows_seen: number
+  /** The rows are done; tombstones (by seq) are checked next. Absent in sweeps started before. */
+  rows_done?: boolean
+  tombstones_after?: number
 }
 
 const CHUNK = 1000
@@ -110,9 +118,15 @@ async function monitorTenant(env: Env, db: Db, tenant: string, budget: number) {
   const objects = new ObjectCache(env.ARCHIVE)
   while (!sweep.leaves_done && leaves < budget) leaves += await leavesStep(db, tenant, sweep, findings)
   while (sweep.leaves_done && !finished && rows + leaves < budget) {
-    const n = await rowsStep(db, tenant, sweep, findings, objects)
-    rows += n
-    finished = n === 0
+    if (!sweep.rows_done) {
+      const n = await rowsStep(db, tenant, sweep, findings, objects)
+      rows += n
+      if (n === 0) sweep.rows_done = true
+    } else {
+      const n = await tombstonesStep(db, tenant, sweep, findings)
+      rows += n
+      finished = n === 0
+    }
   }
   if (finished) {
     // Rows of seq <= head still in D1: the chain's length less what retention released.
@@ -273,6 +287,46 @@ async function rowsStep(
     }
   }
   return rows.length
+}
+
+/**
+ * One chunk of tombstones (expired events, core/retention/tombstone.ts), by seq: each must link
+ * its leaf to its hash, and its leaf must be the stored leaf of its seq. Expired rows themselves
+ * are expected: retention counted them as released.
+ */
+async function tombstonesStep(db: Db, tenant: string, sweep: Sweep, findings: Finding[]): Promise<number> {
+  const list = await tombstonesAfter(db, tenant, sweep.tombstones_after ?? 0, CHUNK)
+  const last = list[list.length - 1]
+  if (!last) return 0
+  sweep.tombstones_after = last.seq
+  const leaves = await storedLeaves(
+    db,
+    tenant,
+    list.map((t) => t.seq),
+  )
+  for (const t of list) {
+    if (t.seq > sweep.head) continue
+    if (!tombstoneLinks(t))
+      findings.push({
+        tenant,
+        kind: 'body_mismatch',
+        seq: t.seq,
+        detail: `tombstone of seq ${t.seq}: its leaf does not link to its hash`,
+        expected: t.hash,
+        found: linkHashSync(t.prev_hash, t.leaf),
+      })
+    const leaf = leaves.get(t.seq)
+    if (leaf !== t.leaf)
+      findings.push({
+        tenant,
+        kind: 'leaf_mismatch',
+        seq: t.seq,
+        detail: `tombstone of seq ${t.seq}: its leaf differs from the stored leaf`,
+        expected: leaf ?? 'none',
+        found: t.leaf,
+      })
+  }
+  return list.length
 }
 
 /**

@@ -1,10 +1,9 @@
 // Writes archive objects: gzip NDJSON, one stored event per line, in chain order. Object keys
 // are deterministic (core/archive/layout.ts), so a retried write replaces the object with the same
 // bytes and never adds a second copy.
-import { archiveObjectKey, utcDate } from '../core/archive/layout'
 import { gzipLines } from '../core/archive/r2'
 import type { Db } from '../core/db/client'
-import { markSegmentWritten, pendingSegments, segmentBodies } from '../core/db/outbox'
+import { groupRun, markSegmentWritten, pendingSegments, segmentBodies } from '../core/db/outbox'
 import type { Chained } from '../core/integrity/chain'
 
 async function putSegment(bucket: R2Bucket, key: string, lines: string[]) {
@@ -28,12 +27,11 @@ export async function flushPendingSegments(
 ): Promise<{ objects: number; rowsWritten: number }> {
   const inMemory = new Map<string, string[]>()
   const { stored, lines: canonical } = justCommitted
-  for (const [i, e] of stored.entries()) {
-    const seg = archiveObjectKey(tenant, utcDate(e.occurred_at), stored[0]!.seq, stored.at(-1)!.seq)
-    const lines = inMemory.get(seg) ?? []
-    lines.push(canonical[i]!)
-    inMemory.set(seg, lines)
-  }
+  for (const g of groupRun(tenant, stored))
+    inMemory.set(
+      g.key,
+      g.indexes.map((i) => canonical[i]!),
+    )
   let objects = 0
   let rowsWritten = 0
   for (;;) {

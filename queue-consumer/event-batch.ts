@@ -17,16 +17,19 @@ import {
 import { segmentsFor } from '../core/db/outbox'
 import { sendToDeadLetter } from '../core/dead-letters'
 import type { Env } from '../core/env'
+import { DomainError } from '../core/errors'
 import { contentHash } from '../core/ingest/content-hash'
 import { ID_CONFLICT_ACTION, type IdConflict, recordIdConflicts } from '../core/ingest/id-conflicts'
 import { decodeQueueMessage, type QueueMessageBody } from '../core/ingest/queue-message'
-import type { PendingEvent } from '../core/ingest/stored-event'
+import type { PendingEvent, StoredEvent } from '../core/ingest/stored-event'
 import { appendToChain, GENESIS_HASH } from '../core/integrity/chain'
 import { EVENTS_QUEUE_MAX_RETRIES } from '../core/limits'
 import { readEventById } from '../core/search/event-by-id'
 import { flushPendingSegments } from './archive-writer'
 
 const MAX_COMMIT_RACES = 8
+/** The stored content hash of an id whose event expired (retention class ended): unknown. */
+const EXPIRED_CONTENT = 'expired'
 
 export function retryDelaySeconds(attempts: number): number {
   return Math.min(300, 2 ** Math.min(attempts, 8))
@@ -139,7 +142,15 @@ async function conflictsOf(
 
 async function storedContentHash(env: Env, tenant: string, id: string): Promise<string> {
   const db = database(env.DB)
-  const { event } = await readEventById(db, env.ARCHIVE, tenant, id)
+  let event: StoredEvent
+  try {
+    ;({ event } = await readEventById(db, env.ARCHIVE, tenant, id))
+  } catch (err) {
+    // Its retention class ended: only the tombstone is left, so the copies cannot be compared and
+    // the later one is recorded as a conflict (it is never stored either way).
+    if (err instanceof DomainError && err.code === 'gone') return EXPIRED_CONTENT
+    throw err
+  }
   const hash = contentHash(event)
   await setMissingContentHash(db, tenant, id, hash)
   return hash

@@ -3,7 +3,7 @@
 // Deploys the Worker to the Cloudflare account wrangler is logged in to (`wrangler login`, or
 // CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID), creating what is missing first: the D1
 // database(s) (their ids written into wrangler.toml) and their migrations, the R2 bucket(s), the
-// queues, the archive bucket's event notification, and the secrets ADMIN_TOKEN and SIGNING_KEYS
+// queues, the archive bucket's event notification, and the secrets ADMIN_TOKEN, SIGNING_KEYS and PII_KEYS
 // (random; uploaded with the deployment). Running it again creates nothing. --dry-run prints the
 // plan and the bundle size and changes nothing; without credentials it plans from the config alone.
 import { spawn } from 'node:child_process'
@@ -93,6 +93,18 @@ async function generateSecrets(names: string[]) {
     values.SIGNING_KEYS = JSON.stringify([entry])
     notes.push(
       `SIGNING_KEYS: a new Ed25519 key "${entry.id}", ${where}. Its public key (published at /.well-known/audit-log-keys): ${publicKeyOf(seed)}`,
+    )
+  }
+  if (names.includes('PII_KEYS')) {
+    const now = new Date().toISOString()
+    const entry = {
+      id: `prod-${now.slice(0, 10)}`,
+      secret: randomBytes(32).toString('base64url'),
+      not_before: now,
+    }
+    values.PII_KEYS = JSON.stringify([entry])
+    notes.push(
+      `PII_KEYS: a new key ring "${entry.id}" for sealed and hashed fields, ${where}. Losing it makes every sealed value unreadable: keep a copy offline (docs/privacy.md).`,
     )
   }
   if (names.includes('ADMIN_TOKEN')) {

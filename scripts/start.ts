@@ -7,12 +7,19 @@
 // LOCAL_CRON overrides the schedule, LOCAL_CRON=off turns it off).
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { buildConsole } from './build-console'
 import { configuredCrons, localSchedules, startLocalCron } from './lib/local-cron'
 
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }
 const port = process.env.PORT ?? '8787'
 const wrangler = ['node_modules/wrangler/bin/wrangler.js']
+
+/** A new PII key ring of one random key (core/privacy/pii-keys.ts). */
+function piiKeys(): string {
+  const now = new Date().toISOString()
+  return JSON.stringify([{ id: 'local-1', secret: randomBytes(32).toString('base64url'), not_before: now }])
+}
 
 if (!existsSync('.dev.vars')) {
   const now = new Date().toISOString()
@@ -25,6 +32,7 @@ if (!existsSync('.dev.vars')) {
       '# Local secrets, written by the first `npm start` (random; never derived from each other).',
       `ADMIN_TOKEN=${randomBytes(32).toString('base64url')}`,
       `SIGNING_KEYS=${JSON.stringify(signingKeys)}`,
+      `PII_KEYS=${piiKeys()}`,
       '',
     ].join('\n'),
     { mode: 0o600 },
@@ -33,6 +41,17 @@ if (!existsSync('.dev.vars')) {
     'Wrote .dev.vars: a random ADMIN_TOKEN and signing key for this machine (see README, Configuration).',
   )
 }
+
+// A .dev.vars from before the privacy policy gets its PII key ring (docs/privacy.md).
+if (!/^PII_KEYS=/m.test(readFileSync('.dev.vars', 'utf8'))) {
+  appendFileSync('.dev.vars', `PII_KEYS=${piiKeys()}\n`)
+  console.log(
+    'Added PII_KEYS to .dev.vars: a random key ring for sealed and hashed fields (docs/privacy.md).',
+  )
+}
+
+// The console and /docs assets (wrangler.toml [assets]), fresh from the sources.
+await buildConsole()
 
 const migrate = spawnSync(process.execPath, [...wrangler, 'd1', 'migrations', 'apply', 'DB', '--local'], {
   stdio: 'inherit',

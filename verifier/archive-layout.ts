@@ -20,11 +20,13 @@ import {
   parseCheckpointName,
   parseDtDir,
   parseObjectName,
+  parseTombstoneName,
 } from '../core/archive/layout'
 import type { ArchiveSource } from './archive-source'
 import { type Break, ChainBreak } from './breaks'
 
-export type EventFile = { rel: string; dt: string; first: number; last: number }
+/** An events file, or (`tombstones`) the tombstones of an expired one (core/retention/tombstone.ts). */
+export type EventFile = { rel: string; dt: string; first: number; last: number; tombstones?: boolean }
 export type CheckpointFile = { rel: string; seq: number; compactTime: string }
 export type TenantLayout = { dir: string; tenant: string; events: EventFile[]; checkpoints: CheckpointFile[] }
 /** A tenant whose directory does not fit the layout: its first break, found before any event is read. */
@@ -121,10 +123,16 @@ async function tenantLayout(
     }
     if (superseded.get(dt)!.has(rel)) continue
     const range = more.length === 0 ? parseObjectName(name) : null
-    if (!range) throw unexpected(tenant, rel, 'expected <first seq>-<last seq>.ndjson.gz')
-    const { first, last } = range
+    const tombs = more.length === 0 && !range ? parseTombstoneName(name) : null
+    if (!range && !tombs)
+      throw unexpected(
+        tenant,
+        rel,
+        'expected <first seq>-<last seq>[.<class>].ndjson.gz or tombstones-<the same>',
+      )
+    const { first, last } = (range ?? tombs)!
     if (first < 1 || last < first) throw unexpected(tenant, rel, 'the seq range in the name is empty')
-    files.push({ rel, dt, first, last })
+    files.push(tombs ? { rel, dt, first, last, tombstones: true } : { rel, dt, first, last })
   }
   files.sort((a, b) => a.first - b.first || a.last - b.last || a.dt.localeCompare(b.dt))
   const cps: CheckpointFile[] = []

@@ -188,7 +188,7 @@ export async function runVerify(args: string[], prog = 'npm run verify --'): Pro
         console.error(`  held: ${held(t)}`)
       } else
         console.log(
-          `ok  ${t.tenant}: ${t.events} events in ${t.files} files, ${t.checkpoints} checkpoints${t.head ? `, head ${t.head}` : ''}`,
+          `ok  ${t.tenant}: ${t.events} events in ${t.files} files, ${t.checkpoints} checkpoints${expiredText(t.expired)}${t.head ? `, head ${t.head}` : ''}`,
         )
     }
     if (result.ok) console.log(`verified ${events} events in ${seconds.toFixed(2)} s`)
@@ -202,3 +202,12 @@ export async function runVerify(args: string[], prog = 'npm run verify --'): Pro
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runVerify(process.argv.slice(2))
+
+/** `, 3 expired (transient 3)`: tombstones verified, per retention class. */
+function expiredText(expired: Record<string, number> | undefined): string {
+  if (!expired) return ''
+  const n = Object.values(expired).reduce((a, b) => a + b, 0)
+  return `, ${n} expired (${Object.entries(expired)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')})`
+}

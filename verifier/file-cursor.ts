@@ -3,6 +3,7 @@
 // so the k-way merge knows every line's seq. A line that is not a stored event is a break here.
 import { issuesText } from '../core/errors'
 import { type StoredEvent, storedEventSchema } from '../core/ingest/stored-event'
+import { type Tombstone, tombstoneSchema } from '../core/retention/tombstone'
 import type { EventFile } from './archive-layout'
 import { ChainBreak } from './breaks'
 import { type LineFacts, readChainedLine } from './fast-line'
@@ -23,6 +24,8 @@ export type Current = {
   bytes: Buffer
   fast: LineFacts | undefined
   event: StoredEvent | undefined
+  /** Set instead of `event` for a line of a tombstones file. */
+  tombstone?: Tombstone
 }
 
 function malformed(c: Cursor, tenant: string, why: string) {
@@ -33,6 +36,19 @@ function malformed(c: Cursor, tenant: string, why: string) {
     line: c.lineNo,
     message: `not a stored event: ${why}`,
   })
+}
+
+/** Parses a line of a tombstones file: JSON, then the tombstone schema. */
+export function parseTombstone(c: Cursor, tenant: string, bytes: Buffer): Tombstone {
+  let raw: unknown
+  try {
+    raw = JSON.parse(bytes.toString('utf8'))
+  } catch {
+    throw malformed(c, tenant, 'not JSON')
+  }
+  const parsed = tombstoneSchema.safeParse(raw)
+  if (!parsed.success) throw malformed(c, tenant, `not a tombstone: ${issuesText(parsed.error.issues, 1)}`)
+  return parsed.data
 }
 
 /** Parses a line the slow way: JSON, then the stored-event schema. */
@@ -72,6 +88,11 @@ export function advanceSync(c: Cursor, tenant: string, suffix: Buffer): boolean 
     }
     c.lineNo++
     if (bytes.length === 0) continue
+    if (c.file.tombstones) {
+      const tombstone = parseTombstone(c, tenant, bytes)
+      c.current = { seq: tombstone.seq, line: c.lineNo, bytes, fast: undefined, event: undefined, tombstone }
+      return true
+    }
     const fast = readChainedLine(bytes, suffix)
     // One object shape for both paths, so the hot loop sees a single map.
     if (fast) c.current = { seq: fast.seq, line: c.lineNo, bytes, fast, event: undefined }

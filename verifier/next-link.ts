@@ -6,6 +6,7 @@
 import { utcDate } from '../core/archive/layout'
 import { hashedContent, leafHashSync, linkHashSync } from '../core/integrity/chain'
 import type { MerkleAccumulator } from '../core/integrity/merkle'
+import type { Tombstone } from '../core/retention/tombstone'
 import { type Break, ChainBreak } from './breaks'
 import { acceptChainedLine, type ChainState } from './fast-line'
 import { advanceSync, type Cursor, parseLine } from './file-cursor'
@@ -23,6 +24,8 @@ export type Run = {
   tree: MerkleAccumulator
   /** The tenant's tail of a chained line (tenantSuffix). */
   suffix: Buffer
+  /** Tombstones taken so far, per retention class. */
+  expired: Record<string, number>
 }
 
 /**
@@ -33,6 +36,10 @@ export function checkParsedLine(c: Cursor, run: Run): void {
   const { tenant, chain, expected } = run
   const cur = c.current!
   const prevHash = chain.prevHash
+  if (cur.tombstone) {
+    checkTombstone(c, run, cur.tombstone)
+    return
+  }
   const e = cur.event ?? parseLine(c, tenant, cur.bytes)
   const at = { tenant, file: c.file.rel, line: cur.line, seq: e.seq }
   const fail = (kind: Break['kind'], want: string | number, found: string | number, message: string) =>
@@ -51,6 +58,32 @@ export function checkParsedLine(c: Cursor, run: Run): void {
   run.tree.append(Buffer.from(leaf, 'hex'))
   chain.prevHash = hash
   run.expected++
+}
+
+/**
+ * Takes a tombstone as the next link: it must sit in its day's partition and its file's range, be
+ * the expected seq, and link its leaf to the previous hash; its leaf joins the tree like the
+ * event's did. Anything else is the break it names.
+ */
+function checkTombstone(c: Cursor, run: Run, t: Tombstone): void {
+  const { tenant, chain, expected } = run
+  const prevHash = chain.prevHash
+  const at = { tenant, file: c.file.rel, line: c.current!.line, seq: t.seq }
+  const fail = (kind: Break['kind'], want: string | number, found: string | number, message: string) =>
+    new ChainBreak({ ...at, kind, expected: want, found, message })
+  if (t.dt !== c.file.dt)
+    throw fail('wrong_partition', t.dt, c.file.dt, 'tombstone in the wrong dt partition')
+  if (t.seq < c.file.first || t.seq > c.file.last)
+    throw fail('outside_file_range', `${c.file.first}-${c.file.last}`, t.seq, 'seq outside its file name')
+  if (t.seq !== expected) throw fail('seq_mismatch', expected, t.seq, `expected seq ${expected}`)
+  if (t.prev_hash !== prevHash)
+    throw fail('prev_hash_mismatch', prevHash, t.prev_hash, 'prev_hash does not link to the previous event')
+  const hash = linkHashSync(prevHash, t.leaf)
+  if (hash !== t.hash) throw fail('hash_mismatch', hash, t.hash, 'tombstone leaf does not link to its hash')
+  run.tree.append(Buffer.from(t.leaf, 'hex'))
+  chain.prevHash = hash
+  run.expected++
+  run.expired[t.retention] = (run.expired[t.retention] ?? 0) + 1
 }
 
 /**

@@ -1,7 +1,9 @@
 // Offline verification of an archive copy (the R2/S3 layout on disk, verifier/archive-layout.ts)
 // with nothing but the archive and the published public keys. Invariants checked, per tenant:
 // - every line is a stored event (core/ingest/stored-event.ts) of that tenant, in the partition of its
-//   occurred_at date, inside the seq range its file name states;
+//   occurred_at date, inside the seq range its file name states; or, in a tombstones file, the
+//   tombstone of an expired event (core/retention/tombstone.ts), which links like the event did and
+//   whose leaf is the event's Merkle leaf (counted per class in `expired`);
 // - seqs run 1, 2, 3, ... across all files and partitions, each exactly once;
 // - prev_hash and hash link every event to the one before (core/integrity/chain.ts);
 // - every checkpoint is well formed, named after its own seq and time, signed by a published key
@@ -41,6 +43,8 @@ export type TenantResult = {
   checkpoints: number
   /** The hash of the chain's last event (a sound tenant with events). */
   head?: string
+  /** Expired events (tombstones) among those verified, per retention class; absent when none. */
+  expired?: Record<string, number>
   /** The tenant's first break. */
   break?: Break
 }
@@ -145,7 +149,7 @@ async function verifyTenant(
     active.push(c)
     await advance(c, tenant, suffix)
   }
-  const run: Run = { tenant, expected: 1, stop: 0, attested, chain, tree, suffix }
+  const run: Run = { tenant, expected: 1, stop: 0, attested, chain, tree, suffix, expired: {} }
   const active: Cursor[] = []
   const closing = new Set<Promise<void>>()
   let nextFile = 0
@@ -211,11 +215,22 @@ async function verifyTenant(
   } catch (err) {
     if (!(err instanceof ChainBreak)) throw err
     const held = { tenant, ok: false, events: run.expected - 1, files: files.length, checkpoints: matched }
-    return { ...held, break: err.detail }
+    return { ...held, ...expiredOf(run), break: err.detail }
   }
   const lastSeq = run.expected - 1
-  const summary = { tenant, ok: true, events: lastSeq, files: files.length, checkpoints: cps.length }
+  const summary = {
+    tenant,
+    ok: true,
+    events: lastSeq,
+    files: files.length,
+    checkpoints: cps.length,
+    ...expiredOf(run),
+  }
   return lastSeq > 0 ? { ...summary, head: prevHashHex() } : summary
+}
+
+function expiredOf(run: Run): { expired?: Record<string, number> } {
+  return Object.keys(run.expired).length > 0 ? { expired: { ...run.expired } } : {}
 }
 
 /**

@@ -10,6 +10,7 @@ import { problemResponse, router } from './openapi'
 import { onError, problem } from './problem'
 import { adminRoutes } from './routes/admin'
 import { archiveRoutes } from './routes/archive'
+import { consoleRoutes } from './routes/console'
 import { docsRoutes } from './routes/docs'
 import { readRoutes } from './routes/events-read'
 import { searchRoutes } from './routes/events-search'
@@ -19,6 +20,9 @@ import { documentIngest, ingestRoutes } from './routes/ingest'
 import { integrityRoutes } from './routes/integrity'
 import { integrityStatusRoutes } from './routes/integrity-status'
 import { keysRoutes } from './routes/keys'
+import { sessionRoutes } from './routes/sessions'
+import { subjectRoutes } from './routes/subjects'
+import { viewerTokenRoutes } from './routes/viewer-tokens'
 
 const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 
@@ -74,7 +78,7 @@ export function createApp(extend?: (app: ReturnType<typeof router>) => void) {
         JSON.stringify({
           msg: 'request',
           request_id: requestId,
-          tenant: auth?.kind === 'key' ? auth.tenant : null,
+          tenant: auth && auth.kind !== 'admin-token' ? auth.tenant : null,
           principal: auth?.kind ?? null,
           method: c.req.method,
           route: route === '*' || route === '/*' ? null : route,
@@ -103,7 +107,10 @@ export function createApp(extend?: (app: ReturnType<typeof router>) => void) {
 
   app.route('/', healthRoutes)
   app.route('/', docsRoutes)
+  app.route('/', consoleRoutes)
   app.route('/', keysRoutes)
+  app.route('/', sessionRoutes)
+  app.route('/', viewerTokenRoutes)
   app.route('/', ingestRoutes)
   app.route('/', searchRoutes)
   app.route('/', readRoutes)
@@ -112,13 +119,15 @@ export function createApp(extend?: (app: ReturnType<typeof router>) => void) {
   app.route('/', integrityStatusRoutes)
   app.route('/', adminRoutes)
   app.route('/', archiveRoutes)
+  app.route('/', subjectRoutes)
   extend?.(app)
 
   documentIngest(app)
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',
     scheme: 'bearer',
-    description: 'An API key (scopes events:write, events:read, admin) or, where stated, the admin token',
+    description:
+      'An API key (scopes events:write, events:read, pii:read, admin), where stated the admin token or a read-only viewer token (avt_…); a console session cookie stands for the credential it was made from',
   })
   app.openAPIRegistry.registerPath({
     method: 'get',
@@ -171,7 +180,9 @@ export function createApp(extend?: (app: ReturnType<typeof router>) => void) {
         description: 'Signed checkpoints, inclusion and consistency proofs, the integrity monitor',
       },
       { name: 'Keys', description: 'API keys: mint, list, revoke' },
+      { name: 'Console', description: 'Console sign-in (sessions, Cloudflare Access) and viewer tokens' },
       { name: 'Operations', description: 'Health, this document, dead letters and the archive mirror' },
+      { name: 'Privacy', description: 'Data subjects: erasure by crypto-shredding, what is held' },
     ],
   })
   return app

@@ -1,6 +1,7 @@
 // Reads are audited: every search, read and export is recorded as an event in the caller's
 // tenant, through the same queue as ingest, after the response (waitUntil) so it adds no latency.
 import type { Context } from 'hono'
+import { scopeLabel } from '../core/auth/viewer-scope'
 import { recordServiceEvents } from '../core/ingest/service-events'
 import { raiseAlarms } from '../core/integrity/alarms'
 import { type ServedEvent, violationsOf } from '../core/integrity/verified-read'
@@ -15,9 +16,22 @@ export function recordRead(
   metadata: Record<string, string | number | boolean | null>,
 ) {
   const auth = c.get('auth')
-  if (auth.kind !== 'key') return
-  const cause = { keyId: auth.keyId, requestId: c.get('requestId') }
-  const event = { action, actor: { type: 'api_key' as const, id: auth.keyId }, target, metadata }
+  if (auth.kind === 'admin-token') return
+  // A session reads as its key; a viewer token as the key that minted it, with its scope noted; a
+  // Cloudflare Access identity as that user.
+  const keyId = auth.kind === 'access' ? `access:${auth.email}` : auth.keyId
+  const actor =
+    auth.kind === 'access'
+      ? { type: 'user' as const, id: auth.email }
+      : { type: 'api_key' as const, id: auth.keyId }
+  const noted =
+    auth.kind === 'viewer'
+      ? { ...metadata, viewer_token: auth.tokenId, viewer_scope: scopeLabel(auth.scope) }
+      : auth.kind === 'access'
+        ? { ...metadata, via: 'cloudflare-access' }
+        : metadata
+  const cause = { keyId, requestId: c.get('requestId') }
+  const event = { action, actor, target, metadata: noted }
   afterResponse(
     c,
     recordServiceEvents(c.env.EVENTS_QUEUE, auth.tenant, [event], cause).catch((err: unknown) =>

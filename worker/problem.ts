@@ -19,6 +19,7 @@ const STATUS: Record<ErrorCode, { status: ContentfulStatusCode; title: string }>
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   unavailable: { status: 503, title: 'Service unavailable' },
   integrity_violation: { status: 500, title: 'Integrity violation' },
+  gone: { status: 410, title: 'Gone' },
 }
 
 export const PROBLEM_TYPE_BASE = 'urn:audit-log:problem:'

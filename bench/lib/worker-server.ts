@@ -22,6 +22,8 @@ export type WorkerServer = {
   state: string
   /** Every non-blank line wrangler and the Worker printed so far. */
   logs: string[]
+  /** The process id of wrangler (workerd runs as its descendant). */
+  pid: number
   stop(): Promise<void>
 }
 
@@ -74,6 +76,7 @@ export async function startWorker(
   let toml = readFileSync('wrangler.toml', 'utf8')
     .replace('main = "index.ts"', `main = "${resolve('bench/worker/index.ts')}"`)
     .replace('migrations_dir = "migrations"', `migrations_dir = "${resolve('migrations')}"`)
+    .replace('directory = "dist/assets"', `directory = "${resolve('dist/assets')}"`)
   if (!consumers) toml = toml.replace(/\[\[queues\.consumers\]\][^[]*/g, '')
   // The rate limiters stay bound (their cost is measured) but never refuse a benchmark's load.
   toml = toml.replace(/(\[\[ratelimits\]\][^[]*?limit = )\d+/g, (_, head: string) => `${head}1000000000`)
@@ -86,7 +89,14 @@ export async function startWorker(
   const signingKeys = JSON.stringify([
     { id: 'dev-bench', seed: randomBytes(32).toString('base64url'), not_before: '2000-01-01T00:00:00.000Z' },
   ])
-  writeFileSync(varsFile, `ADMIN_TOKEN=${ADMIN_TOKEN}\nSIGNING_KEYS=${signingKeys}\n${extra}`)
+  // And a fresh PII key ring (vars may override it, e.g. PII_KEYS= to run without one).
+  const piiKeys = JSON.stringify([
+    { id: 'bench', secret: randomBytes(32).toString('base64url'), not_before: '2000-01-01T00:00:00.000Z' },
+  ])
+  writeFileSync(
+    varsFile,
+    `ADMIN_TOKEN=${ADMIN_TOKEN}\nSIGNING_KEYS=${signingKeys}\nPII_KEYS=${piiKeys}\n${extra}`,
+  )
   const m = spawnSync(
     process.execPath,
     [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', '--config', config, '--persist-to', state],
@@ -142,6 +152,7 @@ export async function startWorker(
     url,
     state,
     logs,
+    pid: child.pid ?? -1,
     async stop() {
       child.kill('SIGTERM')
       await new Promise<void>((r) => {

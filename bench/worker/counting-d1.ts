@@ -66,7 +66,9 @@ export function countingD1(inner: D1Database): { db: D1Database; counts: D1Count
     async raw(options?: { columnNames?: boolean }): Promise<unknown[]> {
       const { results } = await this.all<Record<string, unknown>>()
       const rows = results.map((r) => Object.values(r))
-      if (!checked.has(this.sql)) {
+      // Checked once per SQL text, for reads only: running a write a second time would change
+      // what it counts (an INSERT ... RETURNING through raw() is mapped without the check).
+      if (!checked.has(this.sql) && /^\s*(select|with)\b/i.test(this.sql)) {
         checked.add(this.sql)
         counts.checked++
         const real = await this.inner.raw()

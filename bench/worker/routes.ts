@@ -15,11 +15,13 @@ import { issueCheckpoint } from '../../core/integrity/issue-checkpoint'
 import { checkStoredLine, verifiedEvent } from '../../core/integrity/verified-read'
 import { filtersOf, searchQuerySchema } from '../../core/search/filters'
 import { historyOptions } from '../../core/search/history-options'
+import { runScheduledJobs } from '../../cron'
 import { runMonitor } from '../../cron/monitor'
 import type { AppEnv } from '../../worker/context'
 import { requireAdminToken } from '../../worker/middleware/auth'
 import { percentile } from '../lib/stats'
 import { countingD1 } from './counting-d1'
+import { billingCounts, countedEnv, countInvocation, resetBillingCounts } from './counting-env'
 
 const operator = requireAdminToken()
 
@@ -39,6 +41,18 @@ export type PipelineStats = {
 
 export const benchRoutes = new Hono<AppEnv>()
   .post('/__bench/accept', (c) => c.json({ accepted: [] }, 202))
+  // What the run has been billed for so far (BENCH_COUNT=1); POST zeroes the counts.
+  .get('/__bench/counts', operator, (c) => c.json(billingCounts()))
+  .post('/__bench/counts/reset', operator, (c) => {
+    resetBillingCounts()
+    return c.json(billingCounts())
+  })
+  // One cron tick, run to its end before answering (the scheduled handler hands its jobs to
+  // waitUntil), over the counted env: what a tick costs.
+  .post('/__bench/tick', operator, async (c) => {
+    countInvocation('scheduled')
+    return c.json(await runScheduledJobs(countedEnv(c.env)))
+  })
   // The same rows the pipeline stores, inserted straight into D1 in one batch: no queue, no
   // hashing, no archive. The ceiling the pipeline is compared with.
   .post('/__bench/raw-insert', operator, async (c) => {

@@ -19,8 +19,9 @@ export const athenaQuery: Command = {
     '    [--target-type T --target-id ID [--include-children]] [--source S] [--outcome success|failure]',
     '    [--correlation-id C] [--ip IP] [--since RFC3339] [--until RFC3339] [--include-audit-reads]',
     '    [--limit N] [--format ndjson|csv] [--database audit_log] [--table events] [--workgroup W]',
-    '    [--output s3://bucket/results/] [--max-days 31] [--endpoint URL] [--region R]',
-    '  Runs a search in Athena over the mirror (credentials from the AWS chain).',
+    '    [--output s3://bucket/results/] [--max-days 31] [--endpoint URL] [--region R] [--hash-key-from-env]',
+    '  Runs a search in Athena over the mirror (credentials from the AWS chain). --hash-key-from-env hashes',
+    "  the values of hashed fields (--ip) with AUDIT_LOG_HASH_KEY, the tenant's key (athena hash-key).",
   ].join('\n'),
   options: {
     tenant: s,
@@ -48,6 +49,7 @@ export const athenaQuery: Command = {
     'max-days': s,
     endpoint: s,
     region: s,
+    'hash-key-from-env': b,
   },
 }
 export const athenaRetention: Command = {
@@ -59,6 +61,16 @@ export const athenaRetention: Command = {
   options: { config: s, bucket: s },
 }
 
+export const athenaHashKey: Command = {
+  name: 'athena hash-key',
+  usage: [
+    'athena hash-key --tenant T',
+    "  Prints the tenant's HMAC key (base64url) for athena query --hash-key-from-env, derived from",
+    '  PII_KEYS in the environment (the secret: keep the output as secret as the key ring).',
+  ].join('\n'),
+  options: { tenant: s },
+}
+
 export async function runAthenaCommand(sub: string | undefined, argv: string[]): Promise<number> {
   const cmd =
     sub === 'ddl'
@@ -67,10 +79,14 @@ export async function runAthenaCommand(sub: string | undefined, argv: string[]):
         ? athenaQuery
         : sub === 'retention-rules'
           ? athenaRetention
-          : undefined
+          : sub === 'hash-key'
+            ? athenaHashKey
+            : undefined
   if (!cmd)
     throw new UsageError(
-      sub ? `unknown command: athena ${sub}` : 'athena needs a command: ddl, query or retention-rules',
+      sub
+        ? `unknown command: athena ${sub}`
+        : 'athena needs a command: ddl, query, retention-rules or hash-key',
     )
   const p = parse(cmd, argv)
   if (!p) return 0

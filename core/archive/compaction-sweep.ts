@@ -5,10 +5,10 @@
 
 import {
   type CompactOptions,
+  classMergeGroups,
   compactPartition,
   DEFAULT_TARGET_BYTES,
   type Listed,
-  mergeGroups,
 } from './compaction'
 import {
   ARCHIVE_PREFIX,
@@ -59,7 +59,7 @@ export async function compactClosedDays(bucket: R2Bucket, o: SweepOptions = {}) 
   let current: { prefix: string; tenant: string; dt: string; files: Listed[] } | null = null
 
   const finish = async (p: NonNullable<typeof current>) => {
-    if (p.dt < closedBefore && mergeGroups(p.files, targetBytes).length > 0) {
+    if (p.dt < closedBefore && classMergeGroups(p.files, targetBytes).length > 0) {
       try {
         const m = await compactPartition(bucket, p.tenant, p.dt, { targetBytes })
         if (m) manifests.push(m)

@@ -1,6 +1,7 @@
 // Compaction of one closed partition (tenant, dt). Invariants:
-// - Files in a partition are named <first seq>-<last seq>; compaction merges runs of consecutive
-//   small files (in seq order) into parts named the same way, lines in seq order, each seq once.
+// - Files in a partition are named <first seq>-<last seq>[.<class>]; compaction merges runs of
+//   consecutive small files (in seq order) of one retention class into parts named the same way,
+//   lines in seq order, each seq once: a part holds one class, as its inputs did.
 //   Files already at least half the target size are left alone, and a part's input is bounded
 //   (`targetBytes` compressed), so memory stays within a Worker's limit however busy the day.
 // - Steps, each idempotent: (0) finish an interrupted run (its manifest's parts all exist: delete
@@ -52,6 +53,24 @@ async function listPartition(bucket: R2Bucket, prefix: string): Promise<Listed[]
   return (await listAll(bucket, prefix))
     .filter((o) => parseObjectName(o.key.slice(prefix.length)))
     .map((o) => ({ key: o.key, size: o.size }))
+}
+
+/**
+ * The merge groups of a partition: runs of consecutive small files of one retention class (named
+ * in the object name, core/archive/layout.ts), so that a part still holds one class and class
+ * expiry can delete it whole.
+ */
+export function classMergeGroups(files: Listed[], targetBytes: number): Listed[][] {
+  const byClass = new Map<string, Listed[]>()
+  for (const f of files) {
+    const name = parseObjectName(f.key.slice(f.key.lastIndexOf('/') + 1))
+    if (!name) continue // tombstones, or not an archive object
+    const cls = name.retention ?? ''
+    const list = byClass.get(cls)
+    if (list) list.push(f)
+    else byClass.set(cls, [f])
+  }
+  return [...byClass.values()].flatMap((list) => mergeGroups(list, targetBytes))
 }
 
 /** Runs of consecutive small files worth merging (two or more), each within the input bound. */
@@ -111,7 +130,7 @@ export async function compactPartition(
   const leftover = [...hiddenByManifest(previous, present)].filter((k) => present.has(k))
   for (const k of leftover) await bucket.delete(k)
   listed = listed.filter((f) => !leftover.includes(f.key))
-  const groups = mergeGroups(listed, o.targetBytes ?? DEFAULT_TARGET_BYTES).slice(0, o.maxGroups ?? 4)
+  const groups = classMergeGroups(listed, o.targetBytes ?? DEFAULT_TARGET_BYTES).slice(0, o.maxGroups ?? 4)
   if (groups.length === 0) return null
   const parts: { file: ManifestFile; body: Uint8Array }[] = []
   const superseded: string[] = []
@@ -127,7 +146,8 @@ export async function compactPartition(
     const unique = lines.filter((l, i) => i === 0 || l.seq !== lines[i - 1]!.seq)
     const first = unique[0]!.seq
     const last = unique[unique.length - 1]!.seq
-    const key = archiveObjectKey(tenant, dt, first, last)
+    const retention = parseObjectName(group[0]!.key.slice(prefix.length))?.retention
+    const key = archiveObjectKey(tenant, dt, first, last, retention)
     if (present.has(key) && !group.some((f) => f.key === key))
       throw new Error(`${key} exists outside the files merged into it`)
     const body = await gzipLines(unique.map((u) => u.line))

@@ -1,16 +1,22 @@
 // The archive's layout in R2 (and in the S3 mirror, under the same keys): every key rule, in one
 // file that every reader and writer imports (the consumer, compaction, the mirror, dead letters,
 // the verifier, Athena). A public contract (README "Archive", docs/archive.md):
-//   events/tenant=<tenant>/dt=<YYYY-MM-DD>/<first seq>-<last seq>.ndjson.gz   (12-digit seqs)
+//   events/tenant=<tenant>/dt=<YYYY-MM-DD>/<first seq>-<last seq>[.<class>].ndjson.gz   (12-digit seqs)
+//   events/tenant=<tenant>/dt=<YYYY-MM-DD>/tombstones-<first seq>-<last seq>[.<class>].ndjson.gz
 //   checkpoints/tenant=<tenant>/<seq>-<time, digits only>.json                  (signed checkpoints)
 //   manifests/tenant=<tenant>/dt=<YYYY-MM-DD>.json                              (compaction)
 //   dead-letter/<YYYY-MM-DD>/<message id>.json, dead-letter-replayed/...        (parked messages)
 //   alarms/tenant=<tenant>/<raised at>-<alarm id>.json                          (integrity alarms)
 //   mirror-state/cursor.json, compaction-state/cursor.json,
-//   event-ids-backfill-state/cursor.json                                        (the jobs' cursors)
+//   event-ids-backfill-state/cursor.json, retention-state/cursor.json           (the jobs' cursors)
 // - dt is the UTC date of occurred_at; tenant names are URI-encoded in keys.
 // - Object names derive from the chain positions they hold, so a retried write overwrites
 //   the same object with the same bytes instead of adding a second copy.
+// - An events object holds events of one retention class (core/retention/classes.ts), named in
+//   it unless it is the default class (objects written before classes existed have no class and
+//   hold default-class events), so class expiry deletes whole objects. The tombstones of an
+//   expired object take its place in the same partition under the tombstones- name of the same
+//   range and class (core/retention/tombstone.ts).
 import { z } from 'zod'
 
 export const ARCHIVE_PREFIX = 'events/'
@@ -22,6 +28,7 @@ export const ALARM_PREFIX = 'alarms/'
 export const MIRROR_STATE_KEY = 'mirror-state/cursor.json'
 export const COMPACTION_STATE_KEY = 'compaction-state/cursor.json'
 export const EVENT_IDS_BACKFILL_STATE_KEY = 'event-ids-backfill-state/cursor.json'
+export const RETENTION_STATE_KEY = 'retention-state/cursor.json'
 /** What the S3 mirror copies (and what an archive copy for the verifier or DuckDB holds). */
 export const MIRRORED_PREFIXES = [ARCHIVE_PREFIX, CHECKPOINT_PREFIX, MANIFEST_PREFIX]
 
@@ -45,16 +52,58 @@ export function padSeq(seq: number): string {
   return String(seq).padStart(SEQ_WIDTH, '0')
 }
 
-export function archiveObjectKey(tenant: string, dt: string, firstSeq: number, lastSeq: number): string {
-  return `${partitionPrefix(tenant, dt)}${padSeq(firstSeq)}-${padSeq(lastSeq)}.ndjson.gz`
+export const CLASS_IN_NAME = '[a-z][a-z0-9_]{0,31}'
+
+/** The name part of an object's class: empty for the default class (and for unclassed objects). */
+function classPart(retention: string | undefined): string {
+  return retention === undefined ? '' : `.${retention}`
 }
 
-const OBJECT_NAME_RE = /^(\d{12})-(\d{12})\.ndjson\.gz$/
+/**
+ * An events object's key. `retention` is its class, left out for the default class
+ * (core/archive/segments.ts decides).
+ */
+export function archiveObjectKey(
+  tenant: string,
+  dt: string,
+  firstSeq: number,
+  lastSeq: number,
+  retention?: string,
+): string {
+  return `${partitionPrefix(tenant, dt)}${padSeq(firstSeq)}-${padSeq(lastSeq)}${classPart(retention)}.ndjson.gz`
+}
 
-/** The seq range an archive object's name states (archiveObjectKey), or null for another name. */
-export function parseObjectName(name: string): { first: number; last: number } | null {
-  const m = OBJECT_NAME_RE.exec(name)
-  return m ? { first: Number(m[1]), last: Number(m[2]) } : null
+const OBJECT_NAME_RE = new RegExp(`^(\\d{12})-(\\d{12})(?:\\.(${CLASS_IN_NAME}))?\\.ndjson\\.gz$`)
+const TOMBSTONE_NAME_RE = new RegExp(
+  `^tombstones-(\\d{12})-(\\d{12})(?:\\.(${CLASS_IN_NAME}))?\\.ndjson\\.gz$`,
+)
+
+export type ObjectName = { first: number; last: number; retention?: string }
+
+function parsed(m: RegExpExecArray | null): ObjectName | null {
+  if (!m) return null
+  return m[3] === undefined
+    ? { first: Number(m[1]), last: Number(m[2]) }
+    : { first: Number(m[1]), last: Number(m[2]), retention: m[3] }
+}
+
+/**
+ * The seq range (and class, when not the default) an events object's name states
+ * (archiveObjectKey), or null for another name, tombstone objects included.
+ */
+export function parseObjectName(name: string): ObjectName | null {
+  return parsed(OBJECT_NAME_RE.exec(name))
+}
+
+/** The tombstones that replace an expired events object: same partition, range and class. */
+export function tombstoneObjectKey(eventsKey: string): string {
+  const at = eventsKey.lastIndexOf('/') + 1
+  return `${eventsKey.slice(0, at)}tombstones-${eventsKey.slice(at)}`
+}
+
+/** The seq range and class a tombstone object's name states, or null for another name. */
+export function parseTombstoneName(name: string): ObjectName | null {
+  return parsed(TOMBSTONE_NAME_RE.exec(name))
 }
 
 const DT_DIR_RE = /^dt=(\d{4}-\d{2}-\d{2})$/

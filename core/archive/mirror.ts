@@ -11,6 +11,7 @@
 // Production also copies on R2 event notifications (mirrorObject); the reconciler is what
 // guarantees convergence, and the path that runs locally.
 
+import { objectLockHeaders } from '../retention/object-lock'
 import { readManifest } from './compaction'
 import {
   ARCHIVE_PREFIX,
@@ -48,12 +49,22 @@ async function listR2(bucket: R2Bucket, prefix: string): Promise<Map<string, Lis
   return new Map((await listAll(bucket, prefix)).map((o) => [o.key, { size: o.size, etag: o.etag }]))
 }
 
-/** Copies one R2 object to S3; 0 when it is gone from R2 (the next sweep sees why). */
+/**
+ * Copies one R2 object to S3; 0 when it is gone from R2 (the next sweep sees why). An events
+ * object carries its own Object Lock retain-until (the end of its class's period) and its class
+ * as a tag (core/retention/object-lock.ts).
+ */
 async function copy(bucket: R2Bucket, m: S3Mirror, key: string): Promise<number> {
   const obj = await bucket.get(key)
   if (!obj) return 0
   const body = new Uint8Array(await obj.arrayBuffer())
-  await putS3(m, key, body, obj.httpMetadata?.contentType ?? 'application/octet-stream')
+  await putS3(
+    m,
+    key,
+    body,
+    obj.httpMetadata?.contentType ?? 'application/octet-stream',
+    objectLockHeaders(key),
+  )
   return body.byteLength
 }
 

@@ -144,13 +144,22 @@ export async function headS3(m: S3Mirror, key: string): Promise<Listed | null> {
   }
 }
 
-/** Uploads `body` under `key`; throws unless S3 confirms it holds exactly these bytes. */
-export async function putS3(m: S3Mirror, key: string, body: Uint8Array, contentType: string): Promise<void> {
+/**
+ * Uploads `body` under `key`; throws unless S3 confirms it holds exactly these bytes. `headers`
+ * adds request headers (an events object's Object Lock retain-until and class tag, mirror.ts).
+ */
+export async function putS3(
+  m: S3Mirror,
+  key: string,
+  body: Uint8Array,
+  contentType: string,
+  headers: Record<string, string> = {},
+): Promise<void> {
   const md5 = createHash('md5').update(body).digest()
   const res = await m.client.fetch(objectUrl(m, key), {
     method: 'PUT',
     body,
-    headers: { 'content-md5': md5.toString('base64'), 'content-type': contentType },
+    headers: { ...headers, 'content-md5': md5.toString('base64'), 'content-type': contentType },
   })
   if (!res.ok) throw new Error(`S3 put ${key} failed: ${res.status} ${await res.text()}`)
   const etag = unquote(res.headers.get('etag') ?? '')

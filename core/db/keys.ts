@@ -3,7 +3,7 @@ import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm'
 import type { Db } from './client'
 import { apiKeys } from './schema'
 
-export const SCOPES = ['events:write', 'events:read', 'admin'] as const
+export const SCOPES = ['events:write', 'events:read', 'admin', 'pii:read'] as const
 export type Scope = (typeof SCOPES)[number]
 
 /** `created_by` / `revoked_by` of what the operator's admin token did. */

@@ -1,34 +1,66 @@
-// The archive outbox: one archive_segments row per (tenant, day, committed run), written in the
+// The archive outbox: one archive_segments row per (tenant, day, retention class, committed run), written in the
 // same D1 transaction as the run's events (core/db/events.ts, commitEvents), so an event that is
 // in D1 always has a pending segment until its R2 object is written. The consumer writes pending
 // segments and marks them written (queue-consumer/archive-writer.ts); retention releases a day
 // only when none of its segments is pending (cron/retention.ts).
 import { and, eq, sql } from 'drizzle-orm'
-import { archiveObjectKey, utcDate } from '../archive/layout'
+import { archiveObjectKey, parseObjectName, utcDate } from '../archive/layout'
 import type { StoredEvent } from '../ingest/stored-event'
+import { bundledRetentionClasses, storedClassOf } from '../retention/classes'
 import type { Db } from './client'
 import { archiveSegments, events } from './schema'
 
 export type SegmentRow = typeof archiveSegments.$inferInsert
 
-/** Groups a committed run of one tenant's events into one segment per UTC day. */
-export function segmentsFor(tenant: string, stored: StoredEvent[]): SegmentRow[] {
-  const first = stored[0]
-  const last = stored[stored.length - 1]
-  if (!first || !last) return []
-  const counts = new Map<string, number>()
-  for (const e of stored) {
+/** One archive object of a committed run: its events' indexes in the run, in seq order. */
+export type RunGroup = {
+  dt: string
+  retention: string
+  key: string
+  first: number
+  last: number
+  indexes: number[]
+}
+
+/**
+ * Splits a committed run of one tenant's events into one archive object per (UTC day, retention
+ * class), each named after the first and last seq it holds (core/archive/layout.ts), so a class's
+ * objects can be deleted whole when its period ends.
+ */
+export function groupRun(tenant: string, stored: readonly StoredEvent[]): RunGroup[] {
+  const defaultClass = bundledRetentionClasses().default_class
+  const groups = new Map<string, RunGroup>()
+  for (const [i, e] of stored.entries()) {
     const dt = utcDate(e.occurred_at)
-    counts.set(dt, (counts.get(dt) ?? 0) + 1)
+    const retention = storedClassOf(e)
+    const id = `${dt} ${retention}`
+    const g = groups.get(id)
+    if (g) {
+      g.last = e.seq
+      g.indexes.push(i)
+    } else groups.set(id, { dt, retention, key: '', first: e.seq, last: e.seq, indexes: [i] })
   }
+  for (const g of groups.values())
+    g.key = archiveObjectKey(
+      tenant,
+      g.dt,
+      g.first,
+      g.last,
+      g.retention === defaultClass ? undefined : g.retention,
+    )
+  return [...groups.values()]
+}
+
+/** One outbox row per archive object of a committed run (groupRun). */
+export function segmentsFor(tenant: string, stored: StoredEvent[]): SegmentRow[] {
   const now = new Date().toISOString()
-  return [...counts].map(([dt, n]) => ({
+  return groupRun(tenant, stored).map((g) => ({
     tenant,
-    dt,
-    firstSeq: first.seq,
-    lastSeq: last.seq,
-    objectKey: archiveObjectKey(tenant, dt, first.seq, last.seq),
-    eventCount: n,
+    dt: g.dt,
+    firstSeq: g.first,
+    lastSeq: g.last,
+    objectKey: g.key,
+    eventCount: g.indexes.length,
     status: 'pending' as const,
     createdAt: now,
   }))
@@ -61,8 +93,13 @@ export async function markSegmentWritten(db: Db, s: { tenant: string; dt: string
 /** Bodies of a segment's events, in chain order, straight from D1. */
 export async function segmentBodies(
   db: Db,
-  s: { tenant: string; dt: string; firstSeq: number; lastSeq: number },
+  s: { tenant: string; dt: string; firstSeq: number; lastSeq: number; objectKey: string },
 ): Promise<string[]> {
+  // The segment's class is in its object's name (none: the default class, as for events stored
+  // before classes existed, which carry no field).
+  const defaultClass = bundledRetentionClasses().default_class
+  const retention =
+    parseObjectName(s.objectKey.slice(s.objectKey.lastIndexOf('/') + 1))?.retention ?? defaultClass
   const rows = await db
     .select({ body: events.body })
     .from(events)
@@ -72,6 +109,7 @@ export async function segmentBodies(
         // The day's range walks the time index; there is no index on seq alone.
         sql`${events.occurredAt} >= ${s.dt} AND ${events.occurredAt} < ${`${s.dt}T99`}`,
         sql`${events.seq} BETWEEN ${s.firstSeq} AND ${s.lastSeq}`,
+        sql`coalesce(json_extract(${events.body}, '$.retention'), ${defaultClass}) = ${retention}`,
       ),
     )
     .orderBy(events.seq)

@@ -213,6 +213,26 @@ export const alarms = sqliteTable(
   (t) => [index('alarms_tenant_time').on(t.tenant, t.raisedAt)],
 )
 
+/**
+ * Tombstones of expired events (core/retention/tombstone.ts; migrations/0007, WITHOUT ROWID):
+ * what stays of an event whose retention class period ended, the chain and tree facts only.
+ * Written once, in the transaction that deletes the event's row; never deleted.
+ */
+export const tombstones = sqliteTable(
+  'tombstones',
+  {
+    tenant: text('tenant').notNull(),
+    seq: integer('seq').notNull(),
+    retention: text('retention').notNull(),
+    leaf: text('leaf').notNull(),
+    hash: text('hash').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    dt: text('dt').notNull(),
+    expiredAt: text('expired_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenant, t.seq] })],
+)
+
 /** Per tenant: the monitor's sweep in progress (JSON, cron/monitor.ts) and rows retention released. */
 export const monitorState = sqliteTable('monitor_state', {
   tenant: text('tenant').primaryKey(),
@@ -222,3 +242,46 @@ export const monitorState = sqliteTable('monitor_state', {
   lastSweepAt: text('last_sweep_at'),
   updatedAt: text('updated_at'),
 })
+
+/**
+ * Console sessions (core/db/sessions.ts), keyed by the SHA-256 of the cookie token, never the
+ * token. `principal` says what signed in: an API key (`key_id`; its tenant and scopes are read from
+ * the key on every use), the admin token (`subject` = the token's SHA-256, so a new ADMIN_TOKEN
+ * ends its sessions) or a Cloudflare Access identity (`subject` = the e-mail, mapped again on use).
+ */
+export const consoleSessions = sqliteTable(
+  'console_sessions',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    principal: text('principal', { enum: ['key', 'admin-token', 'access'] }).notNull(),
+    keyId: text('key_id'),
+    tenant: text('tenant'),
+    subject: text('subject'),
+    createdAt: text('created_at').notNull(),
+    expiresAt: text('expires_at').notNull(),
+  },
+  (t) => [index('console_sessions_key').on(t.keyId), index('console_sessions_expiry').on(t.expiresAt)],
+)
+
+/**
+ * Per-subject data keys of the PII policy (core/db/subject-keys.ts; migrations/0008, WITHOUT
+ * ROWID). A key's bytes are stored only wrapped; erasure sets wrapped_key to NULL and keeps the
+ * row (erased_at, erased_by): crypto-shredding. At most one unerased key per (tenant, subject).
+ */
+export const subjectKeys = sqliteTable(
+  'subject_keys',
+  {
+    tenant: text('tenant').notNull(),
+    subject: text('subject').notNull(),
+    keyId: text('key_id').notNull(),
+    wrappedKey: text('wrapped_key'),
+    wrappedBy: text('wrapped_by'),
+    createdAt: text('created_at').notNull(),
+    erasedAt: text('erased_at'),
+    erasedBy: text('erased_by'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenant, t.subject, t.keyId] }),
+    uniqueIndex('subject_keys_active').on(t.tenant, t.subject).where(sql`${t.erasedAt} IS NULL`),
+  ],
+)

@@ -9,6 +9,8 @@
 import { z } from '@hono/zod-openapi'
 import { hexHash } from '../integrity/sha256'
 import { compact } from '../objects'
+import { protectedValueSchema, shownProtectedSchema } from '../privacy/protected-value'
+import { classNameSchema, retentionClassOf } from '../retention/classes'
 import {
   actionSchema,
   actorSchema,
@@ -23,6 +25,31 @@ import {
 export const STORED_EVENT_VERSION = 1
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()])
+
+// The fields a privacy policy may protect (core/privacy/policy.ts) hold either what the client
+// sent (validated as sent, at ingest) or its protected form (hmac:v1:..., sealed:v1:...).
+const orProtected = <T extends z.ZodType>(s: T) => z.union([s, protectedValueSchema])
+const storedActorSchema = actorSchema.extend({
+  name: orProtected(actorSchema.shape.name.unwrap()).optional(),
+  email: orProtected(actorSchema.shape.email.unwrap()).optional(),
+})
+const storedContextSchema = contextSchema.extend({
+  ip: orProtected(contextSchema.shape.ip.unwrap()).optional(),
+  user_agent: orProtected(contextSchema.shape.user_agent.unwrap()).optional(),
+})
+// As the API shows them: the plaintext, a hash, or a mask (core/privacy/reveal.ts).
+const orShown = <T extends z.ZodType>(s: T, what: string) =>
+  z.union([s, shownProtectedSchema]).openapi({
+    description: `${what}; under the privacy policy: hmac:v1:<hex> when hashed, "[sealed]" when sealed and the key lacks pii:read, "[erased]" once the subject is erased`,
+  })
+const apiActorSchema = actorSchema.extend({
+  name: orShown(actorSchema.shape.name.unwrap(), 'Display name').optional(),
+  email: orShown(actorSchema.shape.email.unwrap(), 'E-mail address').optional(),
+})
+const apiContextSchema = contextSchema.extend({
+  ip: orShown(contextSchema.shape.ip.unwrap(), 'Client IP address').optional(),
+  user_agent: orShown(contextSchema.shape.user_agent.unwrap(), 'User agent').optional(),
+})
 
 export const ingestFactsSchema = z
   .object({
@@ -42,7 +69,7 @@ export const pendingEventSchema = z
     occurred_at: z.string(),
     received_at: z.string(),
     action: actionSchema,
-    actor: actorSchema,
+    actor: storedActorSchema,
     target: targetSchema,
     parent: parentSchema.optional(),
     outcome: outcomeSchema,
@@ -51,7 +78,7 @@ export const pendingEventSchema = z
         z.object({ field: z.string(), before: z.string().optional(), after: z.string().optional() }).strict(),
       )
       .optional(),
-    context: contextSchema.optional(),
+    context: storedContextSchema.optional(),
     source: z.string().optional(),
     description: z
       .object({ template: z.string(), values: z.record(z.string(), scalar) })
@@ -59,6 +86,8 @@ export const pendingEventSchema = z
       .optional(),
     metadata: z.record(z.string(), scalar).optional(),
     ingest: ingestFactsSchema,
+    /** The retention class, fixed at ingest (core/retention/classes.ts); absent before classes existed. */
+    retention: classNameSchema.optional(),
   })
   .strict()
 
@@ -111,6 +140,7 @@ export function toPendingEvent(
     target: e.target,
     outcome: e.outcome ?? { status: 'success' as const },
     ingest,
+    retention: retentionClassOf(tenant, e.action),
   }
   if (e.parent !== undefined) out.parent = e.parent
   if (e.changes !== undefined)
@@ -163,6 +193,7 @@ export function toApiEvent(s: StoredEvent & { integrity_violation?: object }) {
           : s.description,
     metadata: s.metadata,
     ingest: s.ingest,
+    retention: s.retention,
     hash: s.hash,
     prev_hash: s.prev_hash,
     // Present only when the stored line failed its check (core/integrity/verified-read.ts).
@@ -184,7 +215,7 @@ export const apiEventSchema = z
     occurred_at: apiTime,
     received_at: apiTime,
     action: actionSchema,
-    actor: actorSchema.openapi('Actor'),
+    actor: apiActorSchema.openapi('Actor'),
     target: targetSchema.openapi('Target'),
     parent: parentSchema.openapi('Parent').optional(),
     outcome: outcomeSchema.openapi('Outcome'),
@@ -199,13 +230,18 @@ export const apiEventSchema = z
           .strict(),
       )
       .optional(),
-    context: contextSchema.openapi('EventContext').optional(),
+    context: apiContextSchema.openapi('EventContext').optional(),
     source: z.string().optional(),
     description: z
       .union([z.string(), z.object({ template: z.string(), values: z.record(z.string(), scalar) }).strict()])
       .optional(),
     metadata: z.record(z.string(), scalar).optional(),
     ingest: ingestFactsSchema.openapi('IngestFacts'),
+    retention: classNameSchema.optional().openapi({
+      description:
+        'Retention class, fixed at ingest and hashed with the event; absent on events stored before classes (the default class)',
+      example: 'access',
+    }),
     hash: hexHash.clone().openapi({ description: 'SHA-256 chain hash, 64 lower-case hex digits' }),
     prev_hash: hexHash.clone().openapi({ description: "The previous event's hash (64 zeros for seq 1)" }),
     integrity_violation: z
@@ -227,6 +263,7 @@ export const apiEventSchema = z
       target: { type: 'user', id: 'u_2' },
       outcome: { status: 'success' },
       ingest: { key_id: 'key_01', request_id: '01950c1e-7a4b-7c3d-8e9f-0a1b2c3d4e5f' },
+      retention: 'access',
       hash: 'b5d4045c3f466fa91fe2cc6abe79232a1a57cdf104f7a26e716e0a1e2789df78',
       prev_hash: '0000000000000000000000000000000000000000000000000000000000000000',
     },

@@ -25,6 +25,7 @@ import {
   revokeKeys,
   type Scope,
 } from '../db/keys'
+import { deleteSessionsOfKeys } from '../db/sessions'
 import { DomainError, forbidden, notFound, unauthorized } from '../errors'
 import { randomToken } from '../ids'
 import { enqueueEvents } from '../ingest/enqueue'
@@ -52,12 +53,18 @@ export async function secretHash(s: string): Promise<string> {
 export const KEY_MAX_LIFETIME_DAYS = 730
 export const KEY_MAX_LIFETIME_MS = KEY_MAX_LIFETIME_DAYS * 86_400_000
 
-/** Who acts on keys: the operator's admin token, or a tenant key holding `admin`. */
-export type KeyManager = { kind: 'admin-token' } | { kind: 'key'; keyId: string; tenant: string }
+/** Who acts on keys: the operator's admin token, a tenant key holding `admin`, or an Access admin. */
+export type KeyManager =
+  | { kind: 'admin-token' }
+  | { kind: 'key'; keyId: string; tenant: string }
+  /** A Cloudflare Access identity with the admin role (core/auth/access.ts), own tenant only. */
+  | { kind: 'access'; email: string; tenant: string; scopes: Scope[] }
 
-const managerId = (by: KeyManager) => (by.kind === 'key' ? by.keyId : ADMIN_TOKEN_ACTOR)
+const managerId = (by: KeyManager) =>
+  by.kind === 'key' ? by.keyId : by.kind === 'access' ? `access:${by.email}` : ADMIN_TOKEN_ACTOR
 
 function managerActor(by: KeyManager): ServiceEvent['actor'] {
+  if (by.kind === 'access') return { type: 'user', id: by.email }
   return by.kind === 'key'
     ? { type: 'api_key', id: by.keyId }
     : { type: 'system', id: ADMIN_TOKEN_ACTOR, name: 'admin token' }
@@ -116,6 +123,12 @@ export async function mintApiKey(
   const now = new Date()
   const scopes = [...new Set(o.scopes)]
   let expiresAt = o.expiresAt ?? null
+  if (by.kind === 'access') {
+    if (by.tenant !== o.tenant)
+      throw forbidden('A Cloudflare Access identity mints keys for its own tenant only.')
+    if (!scopesWithin(by.scopes, scopes))
+      throw forbidden('A Cloudflare Access identity cannot hand out scopes its role lacks.')
+  }
   if (by.kind === 'key') {
     if (by.tenant !== o.tenant) throw forbidden('A tenant admin key can only mint keys for its own tenant.')
     const manager = await activeManager(db, by, now)
@@ -243,6 +256,11 @@ export async function revokeApiKey(
     if (pending.length === 0) break
     revoked.push(...(await revokeKeys(db, pending)))
   }
+  // A revoked key's console sessions end now, before anything that may fail (the queue below).
+  await deleteSessionsOfKeys(
+    db,
+    tree.map((k) => k.id),
+  )
   const stored = (
     await revocationEvents(
       db,

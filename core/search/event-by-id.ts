@@ -1,6 +1,7 @@
 // One stored event by id, at any age: the id lookup (event_ids, never deleted) gives its seq and
 // occurred_at; its line is D1's row while its day is hot, else the archive's line (partition = the
 // day of occurred_at, object = the one whose seq range holds seq, compaction read rule applied).
+// An expired event (its retention class period ended) answers `gone` with its tombstone.
 // Invariant: a line is served only after it is re-hashed (core/integrity/verified-read.ts) and
 // found to be the line of this id and seq; anything else is an integrity violation, never served
 // and never answered as "not found".
@@ -8,7 +9,8 @@ import { findArchivedLine } from '../archive/archive-reader'
 import type { Db } from '../db/client'
 import { locateEventQuery } from '../db/events'
 import { type ConflictSummary, conflictSummaryQuery, toConflictSummary } from '../db/id-conflicts'
-import { integrityViolation, notFound } from '../errors'
+import { tombstoneOfIdQuery, toTombstone } from '../db/tombstones'
+import { gone, integrityViolation, notFound } from '../errors'
 import type { StoredEvent } from '../ingest/stored-event'
 import { checkStoredLine } from '../integrity/verified-read'
 
@@ -29,12 +31,20 @@ export async function readEventById(
   tenant: string,
   id: string,
 ): Promise<EventRead> {
-  const [[at], [summary]] = await db.batch([
+  const [[at], [summary], [tomb]] = await db.batch([
     locateEventQuery(db, tenant, id),
     conflictSummaryQuery(db, tenant, id),
+    tombstoneOfIdQuery(db, tenant, id),
   ])
   // The same answer for another tenant's id as for an unknown one.
   if (!at) throw notFound(`No event "${id}".`)
+  if (tomb && at.body === null) {
+    const tombstone = toTombstone(tomb)
+    throw gone(
+      `Event "${id}" expired: its retention class "${tombstone.retention}" ended; only its tombstone is kept.`,
+      { event_id: id, tombstone },
+    )
+  }
   const from = at.body === null ? 'archive' : 'd1'
   const line =
     at.body ?? (await findArchivedLine(bucket, tenant, { id, seq: at.seq, occurredAt: at.occurredAt }))

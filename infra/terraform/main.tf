@@ -24,6 +24,11 @@ variable "object_lock_mode" {
 }
 variable "object_lock_days" { type = number }
 variable "archive_expiration_days" { type = number }
+# Each retention class's longest period over all tenants (retention-rules: retention_class_days).
+variable "retention_class_days" {
+  type    = map(number)
+  default = {}
+}
 variable "athena_results_days" {
   type    = number
   default = 30
@@ -79,9 +84,14 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "mirror" {
   }
 }
 
+# Events objects hold one retention class each and are PUT with their own Object Lock
+# retain-until (the end of their class's period) and a retention-class tag; tombstones,
+# checkpoints and manifests take the bucket default, object_lock_days (docs/retention.md).
 resource "aws_s3_bucket_lifecycle_configuration" "mirror" {
   bucket = aws_s3_bucket.mirror.id
-  # Events, checkpoints and manifests expire together, after the archive's retention.
+  # Backstop: everything expires after the archive's retention, which outlives every class.
+  # A version deleted earlier (class expiry, compaction) is removed a day after it stops being
+  # current, which S3 does only once its lock has ended.
   dynamic "rule" {
     for_each = {
       "archive-expiry"    = local.root
@@ -93,8 +103,31 @@ resource "aws_s3_bucket_lifecycle_configuration" "mirror" {
       status = "Enabled"
       filter { prefix = rule.value }
       expiration { days = var.archive_expiration_days }
-      noncurrent_version_expiration { noncurrent_days = var.object_lock_days }
+      noncurrent_version_expiration { noncurrent_days = rule.key == "archive-expiry" ? 1 : var.object_lock_days }
     }
+  }
+  # Backstop per class: the scheduled class expiry deletes a class's objects the day its period
+  # ends; this removes any it missed a day later.
+  dynamic "rule" {
+    for_each = var.retention_class_days
+    content {
+      id     = "class-${rule.key}"
+      status = "Enabled"
+      filter {
+        and {
+          prefix = local.root
+          tags   = { "retention-class" = rule.key }
+        }
+      }
+      expiration { days = rule.value + 1 }
+      noncurrent_version_expiration { noncurrent_days = 1 }
+    }
+  }
+  rule {
+    id     = "expired-delete-markers"
+    status = "Enabled"
+    filter { prefix = local.root }
+    expiration { expired_object_delete_marker = true }
   }
 }
 
@@ -221,6 +254,18 @@ resource "aws_glue_catalog_table" "events" {
       name = "hash"
       type = "string"
     }
+    columns {
+      name = "retention"
+      type = "string"
+    }
+    columns {
+      name = "leaf"
+      type = "string"
+    }
+    columns {
+      name = "expired_at"
+      type = "string"
+    }
   }
 }
 
@@ -234,7 +279,7 @@ resource "aws_athena_workgroup" "audit" {
   }
 }
 
-# The Worker's mirror credentials: list, read (HEAD), write and delete (compaction) the archive
+# The Worker's mirror credentials: list, read (HEAD), write and delete (compaction, class expiry) the archive
 # keys only. Object Lock keeps every version anyway: a delete only adds a delete marker.
 resource "aws_iam_policy" "mirror_writer" {
   name = "audit-log-mirror-writer"
@@ -249,7 +294,8 @@ resource "aws_iam_policy" "mirror_writer" {
       },
       {
         Effect = "Allow"
-        Action = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+        # PutObjectRetention and PutObjectTagging: events objects carry their own lock and class tag.
+        Action = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:PutObjectRetention", "s3:PutObjectTagging"]
         Resource = [
           "${aws_s3_bucket.mirror.arn}/${local.root}*",
           "${aws_s3_bucket.mirror.arn}/${local.base}checkpoints/*",

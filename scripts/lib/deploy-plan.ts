@@ -24,7 +24,7 @@ export const UNSET_DATABASE_ID = '00000000-0000-0000-0000-000000000000'
 /** The archive bucket's notifications go to this consumer queue (queue-consumer/archive-notifications.ts). */
 export const ARCHIVE_NOTIFICATION_QUEUE = 'audit-archive-notifications'
 export const ARCHIVE_BINDING = 'ARCHIVE'
-export const GENERATED_SECRETS = ['ADMIN_TOKEN', 'SIGNING_KEYS']
+export const GENERATED_SECRETS = ['ADMIN_TOKEN', 'SIGNING_KEYS', 'PII_KEYS']
 
 type WranglerConfigLike = {
   name?: string

@@ -204,6 +204,8 @@ describe('every answer matches /openapi.json', () => {
     expect((await call('GET', '/healthz', '/healthz')).status).toBe(200)
     expect((await call('GET', '/openapi.json', '/openapi.json')).status).toBe(200)
     expect((await call('GET', '/docs', '/docs')).status).toBe(200)
+    expect((await call('GET', '/console', '/console')).status).toBe(200)
+    expect((await call('GET', '/console/embed', '/console/embed?token=avt_x')).status).toBe(200)
     await call('GET', '/healthz', '/healthz?deep=1', { headers: admin })
     expect(
       (await call('GET', '/v1/admin/dead-letters', '/v1/admin/dead-letters', { headers: admin })).status,
@@ -211,6 +213,68 @@ describe('every answer matches /openapi.json', () => {
     expect((await call('GET', '/v1/archive/status', '/v1/archive/status', { headers: admin })).status).toBe(
       200,
     )
+
+    // Console sign-in and viewer tokens (docs/console-auth.md).
+    const signedIn = await call('POST', '/v1/sessions', '/v1/sessions', { body: { credential: key } })
+    expect(signedIn.status).toBe(201)
+    const cookie = { cookie: signedIn.headers.get('set-cookie')!.split(';')[0]! }
+    expect(
+      (await call('GET', '/v1/sessions/current', '/v1/sessions/current', { headers: cookie })).status,
+    ).toBe(200)
+    // A 204 has no body to validate: its status is documented.
+    const signedOut = await fetch(`${worker.url}/v1/sessions/current`, {
+      method: 'DELETE',
+      headers: { ...cookie, origin: worker.url },
+    })
+    expect(signedOut.status).toBe(204)
+    expect(doc.paths['/v1/sessions/current']?.delete?.responses['204']).toBeDefined()
+    expect(
+      (await call('POST', '/v1/sessions', '/v1/sessions', { body: { credential: 'alk_nope' } })).status,
+    ).toBe(401)
+    const tenantAdmin = await call('POST', '/v1/keys', '/v1/keys', {
+      headers: admin,
+      body: { tenant: TENANT, scopes: ['admin'] },
+    })
+    const viewer = await call('POST', '/v1/viewer-tokens', '/v1/viewer-tokens', {
+      headers: { authorization: `Bearer ${(tenantAdmin.body as { key: string }).key}` },
+      body: { ttl_seconds: 600, target: { type: 'org', id: 'o_1' } },
+    })
+    expect(viewer.status).toBe(201)
+    const asViewer = { authorization: `Bearer ${(viewer.body as { token: string }).token}` }
+    expect(
+      (await call('GET', '/v1/sessions/current', '/v1/sessions/current', { headers: asViewer })).status,
+    ).toBe(200)
+    expect((await call('GET', '/v1/events', '/v1/events?limit=2', { headers: asViewer })).status).toBe(200)
+    expect(
+      (await call('GET', '/v1/events', '/v1/events?target_type=user', { headers: asViewer })).status,
+    ).toBe(403)
+
+    // Personal data (docs/privacy.md): plaintext for pii:read, masks, the subject routes, erasure.
+    const privacyAdmin = await call('POST', '/v1/keys', '/v1/keys', {
+      headers: admin,
+      body: { tenant: TENANT, scopes: ['admin'], name: 'privacy' },
+    })
+    const asAdmin = { authorization: `Bearer ${(privacyAdmin.body as { key: string }).key}` }
+    const opened = await call('GET', '/v1/events/{id}', '/v1/events/oa-0', { headers: asAdmin })
+    expect((opened.body as { actor: { email: string } }).actor.email).toBe('ada@example.com')
+    const masked = await call('GET', '/v1/events/{id}', '/v1/events/oa-0', { headers: auth })
+    expect((masked.body as { actor: { email: string } }).actor.email).toBe('[sealed]')
+    expect((await call('GET', '/v1/events', '/v1/events?ip=203.0.113.7', { headers: auth })).status).toBe(400)
+    expect(
+      (await call('GET', '/v1/subjects/{actor_id}', '/v1/subjects/u_1', { headers: asAdmin })).status,
+    ).toBe(200)
+    expect((await call('GET', '/v1/subjects/{actor_id}', '/v1/subjects/u_1', { headers: auth })).status).toBe(
+      403,
+    )
+    const erased = await call('POST', '/v1/subjects/{actor_id}/erasure', '/v1/subjects/u_1/erasure', {
+      headers: asAdmin,
+    })
+    expect(erased.status).toBe(200)
+    const after = await call('GET', '/v1/events/{id}', '/v1/events/oa-0', { headers: asAdmin })
+    expect((after.body as { actor: { email: string } }).actor.email).toBe('[erased]')
+    expect(
+      (await call('GET', '/v1/subjects/{actor_id}', '/v1/subjects/u_1', { headers: asAdmin })).status,
+    ).toBe(200)
 
     // Problems.
     const bad = await call('POST', '/v1/events', '/v1/events', { headers: auth, body: { action: 'x' } })

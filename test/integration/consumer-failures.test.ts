@@ -9,6 +9,9 @@ import worker from '../../index'
 import { archivedLines, BASE, event, TEST_ADMIN_TOKEN, uniqueTenant, waitForEvents } from './helpers'
 
 function pendingEvents(tenant: string, n: number, day = '2026-03-04'): PendingEvent[] {
+  // One receipt time for the whole request, as at the edge: events received at different
+  // milliseconds would go in separate queue messages.
+  const receivedAt = new Date().toISOString()
   return Array.from({ length: n }, (_, i) =>
     toPendingEvent(
       {
@@ -18,7 +21,7 @@ function pendingEvents(tenant: string, n: number, day = '2026-03-04'): PendingEv
         outcome: { status: 'success' },
       },
       tenant,
-      new Date().toISOString(),
+      receivedAt,
       { key_id: 'k', request_id: 'r' },
     ),
   )

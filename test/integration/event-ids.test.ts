@@ -14,6 +14,8 @@ import type { ValidEvent } from '../../core/ingest/event-schema'
 import { packMessages } from '../../core/ingest/queue-message'
 import { type PendingEvent, type StoredEvent, toPendingEvent } from '../../core/ingest/stored-event'
 import type { PublicKeyDocument } from '../../core/integrity/checkpoint'
+import { privacyContext } from '../../core/privacy/context'
+import { protectEvents } from '../../core/privacy/protect'
 import { readEventById } from '../../core/search/event-by-id'
 import { backfillEventIds } from '../../cron/event-ids-backfill'
 import { enforceRetention } from '../../cron/retention'
@@ -143,10 +145,12 @@ describe('idempotency at any age', () => {
     const c = event({ id: 'old-3', occurred_at: '2026-01-03T12:00:00Z' })
     expect((await post(key, { events: [a, b, c] })).status).toBe(202)
     await settled(tenant, ['old-1', 'old-2', 'old-3'])
-    // A dead letter replayed: the first post's message straight to the consumer.
-    const replay = await deliver(env, [
-      messageOf(tenant, [pending(tenant, { ...a, occurred_at: '2026-01-03T10:00:00.000Z' }, 'r-old')]),
+    // A dead letter replayed: the first post's message straight to the consumer (its personal
+    // data fields protected as the edge protected them: sealing is deterministic).
+    const [replayed] = await protectEvents(privacyContext(env, tenant), tenant, [
+      pending(tenant, { ...a, occurred_at: '2026-01-03T10:00:00.000Z' }, 'r-old'),
     ])
+    const replay = await deliver(env, [messageOf(tenant, [replayed!])])
     expect(replay.explicitAcks).toHaveLength(1)
 
     expect(await storedIds(tenant)).toBe(3)

@@ -27,7 +27,9 @@ describe('ingest through the real queue into D1 and R2', () => {
     expect(new Set(lines.map((l) => l.id)).size).toBe(601)
     for (const k of keys)
       expect(k).toMatch(
-        new RegExp(`^events/tenant=${tenant}/dt=2026-01-1[56]/\\d{12}-\\d{12}\\.ndjson\\.gz$`),
+        new RegExp(
+          `^events/tenant=${tenant}/dt=2026-01-1[56]/\\d{12}-\\d{12}(\\.[a-z][a-z0-9_]*)?\\.ndjson\\.gz$`,
+        ),
       )
     // Each line sits in the partition of its own occurred_at date.
     for (const l of lines) expect(l.tenant).toBe(tenant)

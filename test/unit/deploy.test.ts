@@ -162,7 +162,7 @@ describe('deploy config', () => {
     expect(c.buckets).toEqual(['audit-log-archive'])
     expect(c.queues.sort()).toEqual(['audit-archive-notifications', 'audit-events', 'audit-events-dlq'])
     expect(c.notifications).toEqual([{ bucket: 'audit-log-archive', queue: 'audit-archive-notifications' }])
-    expect(c.generatedSecrets).toEqual(['ADMIN_TOKEN', 'SIGNING_KEYS'])
+    expect(c.generatedSecrets).toEqual(['ADMIN_TOKEN', 'SIGNING_KEYS', 'PII_KEYS'])
     expect(c.optionalSecrets).toEqual(expect.arrayContaining(['S3_ENDPOINT', 'S3_SECRET_ACCESS_KEY']))
   })
 
@@ -194,7 +194,7 @@ function unstable_readConfigFromText(toml: string) {
 }
 
 describe('deploy on a fresh account', () => {
-  it('creates everything, writes the database id, generates both secrets and deploys with them', async () => {
+  it('creates everything, writes the database id, generates the secrets and deploys with them', async () => {
     const account = emptyAccount()
     const h = harness(account)
     const steps = await h.go()
@@ -217,14 +217,15 @@ describe('deploy on a fresh account', () => {
     expect(at('d1 create')).toBeLessThan(at('d1 migrations apply'))
     expect(at('r2 bucket notification create')).toBeLessThan(at('deploy'))
     expect(h.writes).toEqual([['audit-log', account.d1[0]!.uuid]])
-    expect(h.generated).toEqual([['ADMIN_TOKEN', 'SIGNING_KEYS']])
-    expect(Object.keys(h.deployed[0]!)).toEqual(['ADMIN_TOKEN', 'SIGNING_KEYS'])
+    expect(h.generated).toEqual([['ADMIN_TOKEN', 'SIGNING_KEYS', 'PII_KEYS']])
+    expect(Object.keys(h.deployed[0]!)).toEqual(['ADMIN_TOKEN', 'SIGNING_KEYS', 'PII_KEYS'])
     for (const kind of ['d1 database', 'r2 bucket', 'queue', 'r2 notification'])
       for (const s of by(steps, kind)) expect(s.status, `${kind} ${s.resource}`).toBe('created')
     const secrets = by(steps, 'secret')
     expect(secrets.filter((s) => s.status === 'created').map((s) => s.resource)).toEqual([
       'ADMIN_TOKEN',
       'SIGNING_KEYS',
+      'PII_KEYS',
     ])
     expect(secrets.filter((s) => s.status === 'not set').map((s) => s.resource)).toContain('S3_BUCKET')
     // Secret values never reach the log.
@@ -253,7 +254,7 @@ describe('deploy when everything is there', () => {
       by(steps, 'secret')
         .filter((s) => s.status === 'present')
         .map((s) => s.resource),
-    ).toEqual(['ADMIN_TOKEN', 'SIGNING_KEYS'])
+    ).toEqual(['ADMIN_TOKEN', 'SIGNING_KEYS', 'PII_KEYS'])
     expect(account.d1).toHaveLength(1)
     expect(account.queues).toHaveLength(3)
     expect(account.notifications).toHaveLength(1)
@@ -265,7 +266,7 @@ describe('deploy when everything is there', () => {
       buckets: ['audit-log-archive'],
       queues: ['audit-events', 'audit-events-dlq', 'audit-archive-notifications'],
       notifications: [{ bucket: 'audit-log-archive', queue: 'audit-archive-notifications' }],
-      secrets: ['ADMIN_TOKEN', 'SIGNING_KEYS'],
+      secrets: ['ADMIN_TOKEN', 'SIGNING_KEYS', 'PII_KEYS'],
       worker: true,
     }
     const h = harness(account)
@@ -328,7 +329,7 @@ describe('deploy --dry-run', () => {
       buckets: ['audit-log-archive'],
       queues: ['audit-events', 'audit-events-dlq', 'audit-archive-notifications'],
       notifications: [{ bucket: 'audit-log-archive', queue: 'audit-archive-notifications' }],
-      secrets: ['ADMIN_TOKEN', 'SIGNING_KEYS'],
+      secrets: ['ADMIN_TOKEN', 'SIGNING_KEYS', 'PII_KEYS'],
       worker: true,
     }
     const config = { ...projectConfig(), d1: [{ binding: 'DB', name: 'audit-log', id: account.d1[0]!.uuid }] }

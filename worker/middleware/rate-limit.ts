@@ -17,6 +17,10 @@
 // it sees the same over-limit answer and locks out the IP too.
 // `/healthz` without `deep` is exempt: it does no I/O and answers the same to everyone.
 import type { Context, MiddlewareHandler } from 'hono'
+import { getCookie } from 'hono/cookie'
+import { ACCESS_ASSERTION_HEADER } from '../../core/auth/access'
+import { SESSION_COOKIE } from '../../core/auth/sessions'
+import { VIEWER_TOKEN_PREFIX } from '../../core/auth/viewer-tokens'
 import { DomainError } from '../../core/errors'
 import type { AppEnv, Auth } from '../context'
 import { standaloneProblem } from '../problem'
@@ -24,7 +28,10 @@ import { standaloneProblem } from '../problem'
 /** The `period` of every `[[ratelimits]]` binding in wrangler.toml, in seconds. */
 export const RATE_LIMIT_PERIOD_S = 60
 
-/** How API keys begin (core/keys/api-keys.ts); any other bearer token is an admin-token attempt. */
+/**
+ * How API keys (core/keys/api-keys.ts) and viewer tokens (core/auth/viewer-tokens.ts) begin; any
+ * other bearer token is an admin-token attempt.
+ */
 const API_KEY_PREFIX = 'alk_'
 /** As much of an API key as is stored in the clear beside its hash (core/keys/api-keys.ts). */
 const KEY_PREFIX_LENGTH = 12
@@ -91,7 +98,17 @@ function bearerToken(c: Context<AppEnv>): string | undefined {
 
 /** Whether a bearer token can only be meant as the admin token. */
 function isAdminTokenAttempt(c: Context<AppEnv>, token: string): boolean {
-  return !token.startsWith(API_KEY_PREFIX) || (c.env.ADMIN_TOKEN ?? '').startsWith(API_KEY_PREFIX)
+  const looksIssued = (t: string) => t.startsWith(API_KEY_PREFIX) || t.startsWith(VIEWER_TOKEN_PREFIX)
+  return !looksIssued(token) || looksIssued(c.env.ADMIN_TOKEN ?? '')
+}
+
+/** Whether a request carries credentials: an Authorization header, a session cookie or an Access assertion. */
+function carriesCredentials(c: Context<AppEnv>): boolean {
+  return (
+    c.req.header('authorization') !== undefined ||
+    c.req.header(ACCESS_ASSERTION_HEADER) !== undefined ||
+    getCookie(c, SESSION_COOKIE) !== undefined
+  )
 }
 
 function isCheapHealthCheck(c: Context<AppEnv>): boolean {
@@ -107,7 +124,7 @@ export function limitAnonymous(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (isCheapHealthCheck(c)) return next()
     const bucket = ipBucket(clientIp(c))
-    if (c.req.header('authorization') === undefined) {
+    if (!carriesCredentials(c)) {
       if (!(await allowed(c.env.RATE_LIMIT_IP, bucket)))
         throw rateLimited('Too many requests from this address; retry later.', windowRemainingS())
       return next()
@@ -126,9 +143,11 @@ export function limitAnonymous(): MiddlewareHandler<AppEnv> {
   }
 }
 
-/** Refuses an admin-token attempt from an IP that is locked out (before the token is compared). */
-export function refuseLockedOut(c: Context<AppEnv>): void {
-  const token = bearerToken(c)
+/**
+ * Refuses an admin-token attempt from an IP that is locked out (before the token is compared):
+ * the bearer token, or `token` when the credential comes in a body (POST /v1/sessions).
+ */
+export function refuseLockedOut(c: Context<AppEnv>, token = bearerToken(c)): void {
   if (token === undefined || !isAdminTokenAttempt(c, token)) return
   const bucket = ipBucket(clientIp(c))
   const until = lockouts.get(bucket)
@@ -138,17 +157,29 @@ export function refuseLockedOut(c: Context<AppEnv>): void {
     lockouts.delete(bucket)
     return
   }
-  logAuthFailure(c, 'admin_token', 'locked_out', true)
+  logAuthFailure(c, 'admin_token', 'locked_out', true, token)
   throw rateLimited(
     'Too many rejected credentials from this address: the admin token is refused from it for now.',
     Math.ceil((until - now) / 1000),
   )
 }
 
-type Credential = 'none' | 'malformed' | 'api_key' | 'admin_token'
+type Credential = 'none' | 'malformed' | 'api_key' | 'admin_token' | 'viewer_token' | 'session' | 'access'
 
-function logAuthFailure(c: Context<AppEnv>, credential: Credential, reason: string, throttled: boolean) {
-  const token = bearerToken(c)
+/**
+ * A credential that does not come as a bearer token: one in a body (POST /v1/sessions), or the
+ * session cookie or Access assertion (256 random bits and a signed JWT: nothing to guess, so they
+ * are counted like API keys and never lock out the admin token).
+ */
+export type Presented = { token: string } | { credential: 'session' | 'access' }
+
+function logAuthFailure(
+  c: Context<AppEnv>,
+  credential: Credential,
+  reason: string,
+  throttled: boolean,
+  token = bearerToken(c),
+) {
   console.warn(
     JSON.stringify({
       level: 'warn',
@@ -172,51 +203,68 @@ function logAuthFailure(c: Context<AppEnv>, credential: Credential, reason: stri
  * Logs and counts rejected credentials (`err`, a 401). Returns when the rejection should be
  * answered as it is; throws a 429 once the IP is over its limit of rejections.
  */
-export async function countAuthFailure(c: Context<AppEnv>, err: DomainError): Promise<void> {
+export async function countAuthFailure(
+  c: Context<AppEnv>,
+  err: DomainError,
+  presented?: Presented,
+): Promise<void> {
   const header = c.req.header('authorization')
-  const token = bearerToken(c)
+  const token = presented === undefined ? bearerToken(c) : 'token' in presented ? presented.token : undefined
   const credential: Credential =
-    header === undefined
-      ? 'none'
-      : token === undefined
-        ? 'malformed'
-        : isAdminTokenAttempt(c, token)
-          ? 'admin_token'
-          : 'api_key'
+    presented !== undefined && 'credential' in presented
+      ? presented.credential
+      : presented === undefined && header === undefined
+        ? 'none'
+        : token === undefined
+          ? 'malformed'
+          : isAdminTokenAttempt(c, token)
+            ? 'admin_token'
+            : token.startsWith(VIEWER_TOKEN_PREFIX)
+              ? 'viewer_token'
+              : 'api_key'
   // A request without credentials is anonymous traffic, already counted per IP.
   if (credential === 'none') {
-    logAuthFailure(c, credential, err.message, false)
+    logAuthFailure(c, credential, err.message, false, token)
     return
   }
   const bucket = ipBucket(clientIp(c))
   if (await allowed(c.env.RATE_LIMIT_AUTH_FAILURES, bucket)) {
-    logAuthFailure(c, credential, err.message, false)
+    logAuthFailure(c, credential, err.message, false, token)
     return
   }
   const retryAfter = windowRemainingS()
-  if (credential !== 'api_key') {
+  const locks = credential === 'admin_token' || credential === 'malformed'
+  if (locks) {
     if (lockouts.size >= MAX_LOCKOUTS) lockouts.clear()
     lockouts.set(bucket, Date.now() + RATE_LIMIT_PERIOD_S * 1000)
   }
-  logAuthFailure(c, credential, err.message, true)
+  logAuthFailure(c, credential, err.message, true, token)
   throw rateLimited(
     'Too many rejected credentials from this address; retry later.',
-    credential === 'api_key' ? retryAfter : RATE_LIMIT_PERIOD_S,
+    locks ? RATE_LIMIT_PERIOD_S : retryAfter,
   )
 }
 
 /** The RATE_LIMIT_KEY key of a principal. */
 export function principalKey(auth: Auth): string {
-  return auth.kind === 'key' ? `key:${auth.keyId}` : 'admin-token'
+  // A session counts as the key it was made from; viewer tokens share a budget per minting key.
+  if (auth.kind === 'key') return `key:${auth.keyId}`
+  if (auth.kind === 'viewer') return `viewer:${auth.keyId}`
+  if (auth.kind === 'access') return `access:${auth.email.toLowerCase()}`
+  return 'admin-token'
 }
 
 /** Charges an authenticated request to its principal; a 429 once the principal is over its limit. */
 export async function limitPrincipal(c: Context<AppEnv>, auth: Auth): Promise<void> {
   if (!(await allowed(c.env.RATE_LIMIT_KEY, principalKey(auth))))
     throw rateLimited(
-      auth.kind === 'key'
-        ? 'This API key is over its request rate; retry later.'
-        : 'The admin token is over its request rate; retry later.',
+      auth.kind === 'admin-token'
+        ? 'The admin token is over its request rate; retry later.'
+        : auth.kind === 'key'
+          ? 'This API key is over its request rate; retry later.'
+          : auth.kind === 'viewer'
+            ? 'The viewer tokens of this key are over their request rate; retry later.'
+            : 'This Cloudflare Access identity is over its request rate; retry later.',
       windowRemainingS(),
     )
 }

@@ -1,76 +1,85 @@
-// GET /docs: a self-contained page (no CDN, works offline) that renders /openapi.json.
+// GET /docs: the API reference, rendered by Swagger UI from /openapi.json. Swagger UI's
+// standalone bundle (swagger-ui-dist) is copied into the static assets by the asset build
+// (scripts/build-console.ts) and served from this origin: no CDN, works offline. The page's own
+// start-up script is served here too, so the page needs no inline script at all.
 import { Hono } from 'hono'
 import type { AppEnv } from '../context'
+import { problem } from '../problem'
+
+export const DOCS_ASSETS = '/docs/assets'
 
 const PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Audit Log API</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem;color:#1d1d1f}
-h2{margin-top:2rem;border-bottom:1px solid #ddd}.op{border:1px solid #e3e3e3;border-radius:6px;margin:1rem 0;padding:.75rem 1rem}
-.m{font:600 12px monospace;padding:2px 6px;border-radius:4px;color:#fff;margin-right:.5rem}
-.get{background:#2f7d32}.post{background:#1565c0}.delete{background:#c62828}code,pre{font:13px monospace}
-pre{background:#f6f8fa;padding:.5rem;overflow:auto;max-height:300px}table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #eee;text-align:left}</style>
-</head><body><h1>Audit Log API</h1><p>Generated from <a href="/openapi.json">/openapi.json</a>.
-Authenticate with <code>Authorization: Bearer &lt;key&gt;</code>.</p><div id="ops">Loading…</div>
-<script>
-const esc = (s) => String(s ?? '').replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c])
-fetch('/openapi.json').then((r) => r.json()).then((doc) => {
-  const byTag = {}
-  for (const [path, ops] of Object.entries(doc.paths)) for (const [method, op] of Object.entries(ops)) {
-    const tag = (op.tags && op.tags[0]) || 'Other'; (byTag[tag] ||= []).push({ path, method, op })
-  }
-  let html = ''
-  for (const [tag, ops] of Object.entries(byTag)) {
-    html += '<h2>' + esc(tag) + '</h2>'
-    for (const { path, method, op } of ops) {
-      html += '<div class="op"><span class="m ' + method + '">' + method.toUpperCase() + '</span><code>' + esc(path) + '</code><p>' + esc(op.summary) + '</p>'
-      if (op.description) html += '<p>' + esc(op.description) + '</p>'
-      if (op.parameters && op.parameters.length) html += '<table><tr><th>parameter</th><th>in</th><th>schema</th></tr>' + op.parameters.map((p) => '<tr><td><code>' + esc(p.name) + '</code>' + (p.required ? ' *' : '') + '</td><td>' + esc(p.in) + '</td><td><code>' + esc(JSON.stringify(p.schema)) + '</code></td></tr>').join('') + '</table>'
-      const body = op.requestBody && op.requestBody.content
-      if (body) html += '<details><summary>request body (' + esc(Object.keys(body).join(', ')) + ')</summary><pre>' + esc(JSON.stringify(body, null, 2)) + '</pre></details>'
-      html += '<p>' + Object.entries(op.responses || {}).map(([s, r]) => '<b>' + esc(s) + '</b> ' + esc(r.description)).join(' · ') + '</p>'
-      for (const [s, r] of Object.entries(op.responses || {})) for (const [type, media] of Object.entries(r.content || {})) {
-        const example = media.example ?? (media.schema && media.schema.$ref && ((doc.components.schemas[media.schema.$ref.split('/').pop()] || {}).example))
-        html += '<details><summary>' + esc(s) + ' ' + esc(type) + '</summary><pre>' + esc(JSON.stringify(media.schema, null, 2)) + '</pre>' + (example === undefined ? '' : '<p>example</p><pre>' + esc(JSON.stringify(example, null, 2)) + '</pre>') + '</details>'
-      }
-      html += '</div>'
-    }
-  }
-  html += '<h2>Schemas</h2><pre>' + esc(JSON.stringify((doc.components || {}).schemas, null, 2)) + '</pre>'
-  document.getElementById('ops').innerHTML = html
+<link rel="stylesheet" href="${DOCS_ASSETS}/swagger-ui.css">
+</head><body><main id="swagger-ui"><noscript>This page renders <a href="/openapi.json">/openapi.json</a>; it needs JavaScript.</noscript></main>
+<script src="${DOCS_ASSETS}/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script>
+</body></html>`
+
+// Reads the document from this origin only (validatorUrl null: no call to an online validator),
+// shows every operation's request and response bodies with their examples.
+const INIT = `window.ui = SwaggerUIBundle({
+  url: '/openapi.json',
+  dom_id: '#swagger-ui',
+  deepLinking: true,
+  docExpansion: 'list',
+  defaultModelsExpandDepth: 1,
+  displayRequestDuration: true,
+  tryItOutEnabled: false,
+  validatorUrl: null,
 })
-</script></body></html>`
+`
 
-async function sha256Source(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)))
-  return `'sha256-${btoa(String.fromCharCode(...digest))}'`
-}
-
-const inline = (tag: string) =>
-  [...PAGE.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => m[1]!)
-
-let policy: Promise<string> | undefined
 /**
- * The page's Content-Security-Policy: its one inline script and style allowed by their hashes,
- * fetches to this origin (/openapi.json), nothing else, and no framing.
+ * The page's Content-Security-Policy: scripts and styles from this origin only (no inline
+ * script), the data: images Swagger UI draws its icons with, fetches to this origin
+ * (/openapi.json), nothing else, and no framing.
  */
-export function docsPolicy(): Promise<string> {
-  policy ??= (async () => {
-    const scripts = await Promise.all(inline('script').map(sha256Source))
-    const styles = await Promise.all(inline('style').map(sha256Source))
-    return [
-      "default-src 'none'",
-      `script-src ${scripts.join(' ')}`,
-      `style-src ${styles.join(' ')}`,
-      "connect-src 'self'",
-      "base-uri 'none'",
-      "form-action 'none'",
-      "frame-ancestors 'none'",
-    ].join('; ')
-  })()
-  return policy
+export const DOCS_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ')
+
+const ASSET_TYPES: Record<string, string> = {
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'swagger-ui.css': 'text/css; charset=utf-8',
 }
 
-export const docsRoutes = new Hono<AppEnv>().get('/docs', async function docsPage(c) {
-  c.header('Content-Security-Policy', await docsPolicy())
-  return c.html(PAGE)
-})
+export const docsRoutes = new Hono<AppEnv>()
+  .get('/docs', function docsPage(c) {
+    c.header('Content-Security-Policy', DOCS_POLICY)
+    return c.html(PAGE)
+  })
+  .get('/docs/init.js', function docsInit(c) {
+    c.header('Cache-Control', 'public, max-age=300')
+    return c.body(INIT, 200, { 'content-type': 'text/javascript; charset=utf-8' })
+  })
+  .get(`${DOCS_ASSETS}/:file`, async function docsAsset(c) {
+    const file = c.req.param('file')
+    const type = ASSET_TYPES[file]
+    if (!type) return problem(c, 'not_found', `No asset ${file} here.`)
+    if (!c.env.ASSETS)
+      return problem(
+        c,
+        'unavailable',
+        'The static assets are not bound (wrangler.toml [assets]); run the asset build (npm ci or npm start).',
+      )
+    const res = await c.env.ASSETS.fetch(new URL(`${DOCS_ASSETS}/${file}`, c.req.url))
+    if (!res.ok) {
+      await res.body?.cancel()
+      return problem(
+        c,
+        'unavailable',
+        `The asset ${file} is missing from the build; run npm ci or npm start.`,
+      )
+    }
+    return new Response(res.body, {
+      headers: { 'content-type': type, 'cache-control': 'public, max-age=3600' },
+    })
+  })

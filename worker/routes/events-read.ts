@@ -1,10 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi'
+import { readInScope } from '../../core/auth/viewer-scope'
 import { database } from '../../core/db/client'
 import { apiEventSchema, toApiEvent } from '../../core/ingest/stored-event'
 import { readEventById } from '../../core/search/event-by-id'
 import { recordRead } from '../audit-reads'
+import { goneResponse } from '../expired-problem'
 import { requireScope, tenantOf } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
+import { revealed } from '../privacy'
 
 const storedEventAnswer = apiEventSchema
   .extend({
@@ -27,7 +30,7 @@ export const readRoutes = router().openapi(
     description:
       'Any age: past the hot window the line is read from the archive. Every line is re-hashed before it is served (a record that fails is an integrity_violation). `conflicts` ({count, last_at}) is present when later posts of this id carried other content: the first stored copy always stands.',
     security: bearerSecurity,
-    middleware: [requireScope('events:read')] as const,
+    middleware: [requireScope('events:read', { allowViewer: true })] as const,
     request: { params: z.object({ id: z.string().min(1).max(128) }) },
     responses: {
       200: {
@@ -37,15 +40,21 @@ export const readRoutes = router().openapi(
       401: problemResponse('Missing or unknown API key'),
       403: problemResponse('Key lacks events:read'),
       404: problemResponse('No such event in this tenant'),
+      503: problemResponse('The key holds pii:read but PII_KEYS is unset: sealed values cannot be opened'),
+      410: goneResponse,
       500: problemResponse('integrity_violation: the stored record failed its check and is not served'),
     },
   }),
   async function getEvent(c) {
     const { id } = c.req.valid('param')
-    const tenant = tenantOf(c.get('auth'))
-    const { event, conflicts } = await readEventById(database(c.env.DB), c.env.ARCHIVE, tenant, id)
+    const auth = c.get('auth')
+    const tenant = tenantOf(auth)
+    const { event, conflicts } = await (auth.kind === 'viewer'
+      ? readInScope(auth.scope, () => readEventById(database(c.env.DB), c.env.ARCHIVE, tenant, id), id)
+      : readEventById(database(c.env.DB), c.env.ARCHIVE, tenant, id))
     recordRead(c, 'audit_log.read', { type: 'audit_event', id }, { event_id: id })
-    const answer = { ...toApiEvent(event), ...(conflicts ? { conflicts } : {}) }
+    const [shown] = await revealed(c, tenant, [event])
+    const answer = { ...toApiEvent(shown!), ...(conflicts ? { conflicts } : {}) }
     return c.json(answer as z.infer<typeof storedEventAnswer>, 200)
   },
 )

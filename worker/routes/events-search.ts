@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
+import { scopedFilters } from '../../core/auth/viewer-scope'
 import { database } from '../../core/db/client'
 import { apiEventSchema, toApiEvent } from '../../core/ingest/stored-event'
 import {
@@ -15,6 +16,7 @@ import { alarmOnViolations, filtersMetadata, recordRead } from '../audit-reads'
 import type { AppEnv } from '../context'
 import { requireScope, tenantOf } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
+import { revealed, searchableFilters } from '../privacy'
 
 const pageSchema = z
   .object({
@@ -29,11 +31,16 @@ const pageSchema = z
 const errors = {
   400: problemResponse('Invalid filters or cursor'),
   401: problemResponse('Missing or unknown API key'),
-  403: problemResponse('Key lacks events:read'),
+  403: problemResponse('Key lacks events:read, or a viewer token filters outside its scope'),
+  503: problemResponse('The key holds pii:read but PII_KEYS is unset: sealed values cannot be opened'),
 }
 
-async function page(c: Context<AppEnv>, filters: SearchFilters, limit: number, cursor: string | undefined) {
-  const tenant = tenantOf(c.get('auth'))
+async function page(c: Context<AppEnv>, asked: SearchFilters, limit: number, cursor: string | undefined) {
+  const auth = c.get('auth')
+  const tenant = tenantOf(auth)
+  // A viewer token searches only within its scope.
+  const inScope = auth.kind === 'viewer' ? scopedFilters(auth.scope, asked) : asked
+  const filters = await searchableFilters(c, tenant, inScope)
   const after = cursor ? decodeCursor(cursor, tenant, filters) : undefined
   const { events, next } = await searchHistory(
     database(c.env.DB),
@@ -52,7 +59,7 @@ async function page(c: Context<AppEnv>, filters: SearchFilters, limit: number, c
     { filters: filtersMetadata(filters), count: events.length },
   )
   return {
-    data: events.map(toApiEvent) as z.infer<typeof apiEventSchema>[],
+    data: (await revealed(c, tenant, events)).map(toApiEvent) as z.infer<typeof apiEventSchema>[],
     next_cursor: next ? encodeCursor(next, tenant, filters) : null,
   }
 }
@@ -68,7 +75,7 @@ export const searchRoutes = router()
       description:
         'action ending in * is a prefix match; include_children also returns events whose parent is the target. Reads of the log (audit_log.*) are left out unless include_audit_reads=true or the action filter names them.',
       security: bearerSecurity,
-      middleware: [requireScope('events:read')] as const,
+      middleware: [requireScope('events:read', { allowViewer: true })] as const,
       request: { query: searchQuerySchema },
       responses: {
         200: { description: 'A page', content: { 'application/json': { schema: pageSchema } } },

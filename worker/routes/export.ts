@@ -12,6 +12,7 @@ import { historyOptions } from '../../core/search/history-options'
 import { alarmOnViolations, filtersMetadata, recordRead } from '../audit-reads'
 import { requireScope, tenantOf } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
+import { revealed, searchableFilters } from '../privacy'
 
 const PAGE = 500
 const enc = new TextEncoder()
@@ -41,12 +42,13 @@ export const exportRoutes = router().openapi(
       400: problemResponse('Invalid filters'),
       401: problemResponse('Missing or unknown API key'),
       403: problemResponse('Key lacks events:read'),
+      503: problemResponse('The key holds pii:read but PII_KEYS is unset: sealed values cannot be opened'),
     },
   }),
   async function exportEvents(c) {
     const q = c.req.valid('query')
-    const filters = filtersOf(q)
     const tenant = tenantOf(c.get('auth'))
+    const filters = await searchableFilters(c, tenant, filtersOf(q))
     const db = database(c.env.DB)
     const startedAt = new Date().toISOString()
     // One archive day is read once however many pages it spans.
@@ -64,7 +66,8 @@ export const exportRoutes = router().openapi(
         const page = await searchHistory(db, c.env.ARCHIVE, tenant, filters, PAGE, after, history)
         alarmOnViolations(c, tenant, page.events, 'an export')
         const next = page.next
-        const events = page.events.filter((e) => e.received_at <= startedAt).map(toApiEvent)
+        const kept = page.events.filter((e) => e.received_at <= startedAt)
+        const events = (await revealed(c, tenant, kept)).map(toApiEvent)
         rows += events.length
         if (events.length > 0) controller.enqueue(enc.encode(csv ? csvLines(events) : ndjsonLines(events)))
         if (!next) {

@@ -9,6 +9,8 @@ import { cloudEventSchema } from '../../core/ingest/formats/cloudevents'
 import { ingestFacts, toPendingEvent } from '../../core/ingest/stored-event'
 import { validateEvents } from '../../core/ingest/validate-events'
 import { LIMITS } from '../../core/limits'
+import { privacyContext } from '../../core/privacy/context'
+import { protectEvents } from '../../core/privacy/protect'
 import type { AppEnv } from '../context'
 import { checkMediaType, FORMAT_CHOICES, selectFormat } from '../ingest/formats'
 import { parseJson, readBodyText } from '../ingest/read-body'
@@ -71,7 +73,11 @@ export const ingestRoutes = new Hono<AppEnv>().post(
     const ingest = ingestFacts(keyId, c.get('requestId'), c.req.raw.cf)
     const receivedAt = new Date(now).toISOString()
     const pending = valid.map((e) => toPendingEvent(e, tenant, receivedAt, ingest, e.id ?? uuidv7(now)))
-    const accepted = await enqueueEvents(c.env.EVENTS_QUEUE, tenant, pending, { batch: decoded.batch })
+    // Personal data fields are hashed or sealed here, before anything leaves the request.
+    const stored = await protectEvents(privacyContext(c.env, tenant), tenant, pending, {
+      batch: decoded.batch,
+    })
+    const accepted = await enqueueEvents(c.env.EVENTS_QUEUE, tenant, stored, { batch: decoded.batch })
     return c.json({ accepted: accepted.map((id) => ({ id })) }, 202)
   },
 )
@@ -84,7 +90,7 @@ export function documentIngest(app: ReturnType<typeof router>) {
     operationId: 'ingestEvents',
     tags: ['Events'],
     summary: 'Ingest one event, or a batch as {"events": [...]}',
-    description: `Needs the events:write scope. At most ${LIMITS.maxEventsPerRequest} events and ${LIMITS.maxBodyBytes} bytes per request. A 202 means every listed event is on the queue: deployed, Cloudflare Queues hold it durably until the consumer has stored it in D1 and R2; under a local npm start the queue is in memory, so a crash of that process loses what was still queued. Other formats: ?format=${FORMAT_CHOICES.join('|')}; CloudEvents also by Content-Type application/cloudevents+json, application/cloudevents-batch+json, or a ce-specversion header (binary mode).`,
+    description: `Needs the events:write scope. At most ${LIMITS.maxEventsPerRequest} events and ${LIMITS.maxBodyBytes} bytes per request. A 202 means every listed event is on the queue: deployed, Cloudflare Queues hold it durably until the consumer has stored it in D1 and R2; under a local npm start the queue is in memory, so a crash of that process loses what was still queued. Other formats: ?format=${FORMAT_CHOICES.join('|')}; CloudEvents also by Content-Type application/cloudevents+json, application/cloudevents-batch+json, or a ce-specversion header (binary mode). Fields the tenant's privacy policy names (default: actor.email, actor.name, context.ip, context.user_agent) are validated as sent, then stored only hashed or sealed (docs/privacy.md); values beginning with hmac:v1: or sealed:v1: are refused there.`,
     security: bearerSecurity,
     request: {
       query: z.object({
@@ -125,7 +131,7 @@ export function documentIngest(app: ReturnType<typeof router>) {
       413: problemResponse('Body too large'),
       415: problemResponse('Unsupported content type'),
       503: problemResponse(
-        'Queue unavailable; Retry-After says when to retry, accepted lists what was taken',
+        'Queue unavailable (Retry-After says when to retry, accepted lists what was taken), or the PII keys are unset and an event holds a field the privacy policy protects (nothing was accepted)',
       ),
     },
   })

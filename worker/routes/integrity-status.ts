@@ -4,7 +4,7 @@ import { database } from '../../core/db/client'
 import { monitorStates } from '../../core/db/monitor'
 import { ALARM_KINDS, acknowledge, alarmView } from '../../core/integrity/alarms'
 import { pageLimitSchema } from '../../core/limits'
-import { requireScope } from '../middleware/auth'
+import { requireScope, tenantScopeOf } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
 
 const alarmSchema = z
@@ -56,8 +56,7 @@ export const integrityStatusRoutes = router()
       },
     }),
     async function integrityStatus(c) {
-      const auth = c.get('auth')
-      const tenant = auth.kind === 'key' ? auth.tenant : undefined
+      const tenant = tenantScopeOf(c.get('auth'))
       const db = database(c.env.DB)
       const [open, alarms, states] = await Promise.all([
         countOpenAlarms(db, tenant),
@@ -108,8 +107,13 @@ export const integrityStatusRoutes = router()
       const body = c.req.header('content-type') ? c.req.valid('json') : {}
       const alarm = await acknowledge(c.env, {
         id: c.req.valid('param').id,
-        tenant: auth.kind === 'key' ? auth.tenant : undefined,
-        by: auth.kind === 'key' ? auth.keyId : 'admin-token',
+        tenant: tenantScopeOf(auth),
+        by:
+          auth.kind === 'admin-token'
+            ? 'admin-token'
+            : auth.kind === 'access'
+              ? `access:${auth.email}`
+              : auth.keyId,
         note: body.note,
         requestId: c.get('requestId'),
       })

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
+import { readInScope } from '../../core/auth/viewer-scope'
 import { listCheckpoints } from '../../core/db/checkpoints'
 import { database } from '../../core/db/client'
 import { storedEventSchema } from '../../core/ingest/stored-event'
@@ -12,7 +13,9 @@ import { consistencyProofOf, inclusionProofOf } from '../../core/integrity/proof
 import { hexHash } from '../../core/integrity/sha256'
 import { publicKeyDocument } from '../../core/integrity/signing-keys'
 import { pageLimitSchema } from '../../core/limits'
+import { readEventById } from '../../core/search/event-by-id'
 import { recordRead } from '../audit-reads'
+import { goneResponse } from '../expired-problem'
 import { requireScope, tenantOf } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
 
@@ -99,7 +102,7 @@ export const integrityRoutes = router()
       tags: ['Integrity'],
       summary: "The tenant's signed checkpoints, newest first",
       security: bearerSecurity,
-      middleware: [requireScope('events:read')] as const,
+      middleware: [requireScope('events:read', { allowViewer: true })] as const,
       request: { query: z.object({ limit: pageLimitSchema }).strict() },
       responses: {
         200: {
@@ -130,18 +133,24 @@ export const integrityRoutes = router()
       description:
         'Hash the event (leaf = SHA-256(0x00 || JCS(event without hash, prev_hash))), fold the audit path up to the checkpoint root, and check the checkpoint signature against /.well-known/audit-log-keys. A checkpoint is issued on demand if none covers the event yet.',
       security: bearerSecurity,
-      middleware: [requireScope('events:read')] as const,
+      middleware: [requireScope('events:read', { allowViewer: true })] as const,
       request: { params: z.object({ id: z.string().min(1).max(128) }) },
       responses: {
         200: { description: 'Proof', content: { 'application/json': { schema: proofSchema } } },
         404: problemResponse('No such event in this tenant'),
+        410: goneResponse,
         503: problemResponse('No checkpoint covers the event yet; Retry-After says when one can be issued'),
         ...readErrors,
       },
     }),
     async function getProof(c) {
       const { id } = c.req.valid('param')
-      const proof = await inclusionProofOf(c.env, database(c.env.DB), tenantOf(c.get('auth')), id)
+      const auth = c.get('auth')
+      const db = database(c.env.DB)
+      // A viewer token's proof: only of an event inside its scope (else the answer of an unknown id).
+      if (auth.kind === 'viewer')
+        await readInScope(auth.scope, () => readEventById(db, c.env.ARCHIVE, auth.tenant, id), id)
+      const proof = await inclusionProofOf(c.env, db, tenantOf(auth), id)
       recordRead(c, 'audit_log.read', { type: 'audit_event', id }, { event_id: id, proof: true })
       return c.json(proof as z.infer<typeof proofSchema>, 200)
     },

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi'
 import type { MiddlewareHandler } from 'hono'
 import { database } from '../../core/db/client'
 import { listKeys, SCOPES } from '../../core/db/keys'
-import { DomainError } from '../../core/errors'
+import { DomainError, forbidden } from '../../core/errors'
 import { timestampSchema } from '../../core/ingest/event-schema'
 import { mediaTypeOf } from '../../core/ingest/formats'
 import {
@@ -16,7 +16,7 @@ import {
 import { LIMITS } from '../../core/limits'
 import type { AppEnv, Auth } from '../context'
 import { parseJson, readBodyText } from '../ingest/read-body'
-import { forgetCachedKey, requireScope } from '../middleware/auth'
+import { forgetCachedKey, requireScope, tenantScopeOf, VIEWER_READ_ONLY } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
 
 const keySchema = z
@@ -54,7 +54,7 @@ const expiresAtSchema = timestampSchema
 const createBody = z
   .object({
     tenant: tenantSchema,
-    scopes: z.array(z.enum(SCOPES)).min(1).max(3),
+    scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length),
     name: z.string().min(1).max(128).optional(),
     expires_at: expiresAtSchema.optional(),
   })
@@ -103,8 +103,13 @@ const keysJsonBody: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next()
 }
 
-const managerOf = (auth: Auth): KeyManager =>
-  auth.kind === 'key' ? { kind: 'key', keyId: auth.keyId, tenant: auth.tenant } : { kind: 'admin-token' }
+function managerOf(auth: Auth): KeyManager {
+  if (auth.kind === 'key') return { kind: 'key', keyId: auth.keyId, tenant: auth.tenant }
+  if (auth.kind === 'admin-token') return { kind: 'admin-token' }
+  if (auth.kind === 'access')
+    return { kind: 'access', email: auth.email, tenant: auth.tenant, scopes: auth.scopes }
+  throw forbidden(VIEWER_READ_ONLY)
+}
 
 const toView = (k: Awaited<ReturnType<typeof listKeys>>[number]) => ({
   id: k.id,
@@ -189,7 +194,7 @@ export const keysRoutes = router()
     }),
     async function listApiKeys(c) {
       const auth = c.get('auth')
-      const keys = await listKeys(database(c.env.DB), auth.kind === 'key' ? auth.tenant : undefined)
+      const keys = await listKeys(database(c.env.DB), tenantScopeOf(auth))
       return c.json({ data: keys.map(toView) }, 200)
     },
   )
@@ -233,7 +238,7 @@ export const keysRoutes = router()
         const { record, revoked: ids } = await revokeApiKey(
           database(c.env.DB),
           c.env.EVENTS_QUEUE,
-          { id, tenant: auth.kind === 'key' ? auth.tenant : undefined, cascade: cascade ?? false },
+          { id, tenant: tenantScopeOf(auth), cascade: cascade ?? false },
           managerOf(auth),
           c.get('requestId'),
         )
