@@ -12,6 +12,8 @@
 // - Bounded and resumable: it walks events/ from a cursor kept in R2 (`retention-state/`), a few
 //   listing pages per tick; within a tenant, once a day is younger than the tenant's shortest
 //   period, the walk skips to the next tenant (days are listed in order).
+
+import { and, eq, sql } from 'drizzle-orm'
 import { visibleObjects } from '../core/archive/archive-reader'
 import { readManifest } from '../core/archive/compaction'
 import {
@@ -26,6 +28,7 @@ import {
 import { gunzipLines, gzipLines, readJson } from '../core/archive/r2'
 import { deleteS3, type MirrorEnv, mirrorOf, putS3 } from '../core/archive/s3-mirror'
 import type { Db } from '../core/db/client'
+import { archiveSegments } from '../core/db/schema'
 import { type ExpiredRow, expireEvents } from '../core/db/tombstones'
 import {
   bundledRetentionClasses,
@@ -62,6 +65,22 @@ export type ExpiredObject = {
   deleted_rows: number
 }
 
+/** Whether every archive segment of a tenant's day is written (none still pending). */
+async function segmentsSettled(db: Db, tenant: string, dt: string): Promise<boolean> {
+  const row = await db
+    .select({ pending: sql<number>`count(*)` })
+    .from(archiveSegments)
+    .where(
+      and(
+        eq(archiveSegments.tenant, tenant),
+        eq(archiveSegments.dt, dt),
+        eq(archiveSegments.status, 'pending'),
+      ),
+    )
+    .get()
+  return (row?.pending ?? 0) === 0
+}
+
 export async function expireRetentionClasses(db: Db, env: MirrorEnv, o: ExpiryOptions = {}) {
   const bucket = env.ARCHIVE
   const now = o.now ?? new Date()
@@ -77,6 +96,7 @@ export async function expireRetentionClasses(db: Db, env: MirrorEnv, o: ExpiryOp
   const expired: ExpiredObject[] = []
   const refused: { key: string; error: string }[] = []
   const visible = new Map<string, Set<string>>()
+  const settledDays = new Map<string, boolean>()
   let pages = 0
   let sweepFinished = false
   walk: while (pages < maxPages) {
@@ -107,8 +127,14 @@ export async function expireRetentionClasses(db: Db, env: MirrorEnv, o: ExpiryOp
           const p = `${k.tenant}\n${k.dt}`
           if (!visible.has(p))
             visible.set(p, new Set((await visibleObjects(bucket, k.tenant, k.dt)).map((v) => v.key)))
+          // A day whose archive segments are not all marked written is left alone, as retention
+          // does: the consumer may still be between writing an object and marking its segment,
+          // and its rows must still be in D1 when it does.
+          if (!settledDays.has(p)) settledDays.set(p, await segmentsSettled(db, k.tenant, k.dt))
           // Superseded by compaction (its lines are in a part): compaction deletes it, not expiry.
-          if (visible.get(p)!.has(obj.key)) {
+          if (visible.get(p)!.has(obj.key) && !settledDays.get(p)) {
+            refused.push({ key: obj.key, error: 'archive segments of its day are still pending' })
+          } else if (visible.get(p)!.has(obj.key)) {
             try {
               expired.push(await expireObject(db, env, obj.key, k.tenant, k.dt, retention, now))
             } catch (err) {
@@ -193,8 +219,8 @@ async function expireObject(
     tenant,
     tombs.map((tombstone, i) => ({ tombstone, row: rows[i]! })),
   )
-  if (mirror) await deleteS3(mirror, key)
-  await bucket.delete(key)
+  // The manifest stops naming the object before the object goes, so a run cut in between never
+  // leaves a manifest naming a missing file (which would make the inputs it hides visible again).
   const manifest = await readManifest(bucket, tenant, dt)
   if (manifest?.files.some((f) => f.key === key)) {
     manifest.files = manifest.files.filter((f) => f.key !== key)
@@ -202,5 +228,7 @@ async function expireObject(
       httpMetadata: { contentType: 'application/json' },
     })
   }
+  if (mirror) await deleteS3(mirror, key)
+  await bucket.delete(key)
   return { key, tenant, dt, retention, events: tombs.length, deleted_rows: deleted }
 }

@@ -8,8 +8,16 @@ import { revealEvents } from '../core/privacy/reveal'
 import type { SearchFilters } from '../core/search/filters'
 import type { AppEnv, Auth } from './context'
 
+/**
+ * A tenant key, or a Cloudflare Access identity mapped to a role, with pii:read or admin. An
+ * Access admin reads what an admin key reads: it may mint one anyway. The admin token and viewer
+ * tokens never read plaintext.
+ */
 export function readsPii(auth: Auth): boolean {
-  return auth.kind === 'key' && (auth.scopes.includes('pii:read') || auth.scopes.includes('admin'))
+  return (
+    (auth.kind === 'key' || auth.kind === 'access') &&
+    (auth.scopes.includes('pii:read') || auth.scopes.includes('admin'))
+  )
 }
 
 /** The events of a tenant as the request's principal may see them. */

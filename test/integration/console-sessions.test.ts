@@ -332,6 +332,23 @@ describe('ending sessions', () => {
     await expectProblem(await SELF.fetch(`${BASE}/v1/events`, { headers: withCookie(cookie) }), 401)
   })
 
+  it('a new sign-in ends the session the browser held; signing out with a bearer token ends the cookie too', async () => {
+    const k = await mintKey(uniqueTenant('sess'), ['events:read'])
+    const first = await session(k.key)
+    const again = await signIn({ credential: k.key }, { headers: withCookie(first.cookie, { origin: BASE }) })
+    expect(again.status).toBe(201)
+    const second = cookieOf(again)
+    expect(second).not.toBe(first.cookie)
+    expect(await sessionsOfKey(database(env.DB), k.id)).toHaveLength(1)
+    await expectProblem(await SELF.fetch(`${BASE}/v1/events`, { headers: withCookie(first.cookie) }), 401)
+    const out = await SELF.fetch(`${BASE}/v1/sessions/current`, {
+      method: 'DELETE',
+      headers: withCookie(second, { origin: BASE, authorization: `Bearer ${k.key}` }),
+    })
+    expect(out.status).toBe(204)
+    expect(await sessionsOfKey(database(env.DB), k.id)).toHaveLength(0)
+  })
+
   it('revoking a key deletes its sessions at once (with cascade, those of the keys it minted)', async () => {
     const tenant = uniqueTenant('sess')
     const parent = await mintKeyViaApi({ tenant, scopes: ['admin'] })

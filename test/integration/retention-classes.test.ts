@@ -258,6 +258,37 @@ describe('retention classes', () => {
     }
   })
 
+  it('leaves a day alone while one of its archive segments is still pending, and expires it once written', async () => {
+    const tenant = uniqueTenant('classes-pending')
+    const { key } = await mintKey(tenant)
+    const old = `${new Date(Date.now() - 3 * DAY).toISOString().slice(0, 19)}Z`
+    const dt = old.slice(0, 10)
+    const beat = event({ id: 'p-1', occurred_at: old, action: 'service.heartbeat', changes: undefined })
+    expect((await post(key, beat)).status).toBe(202)
+    await waitForEvents(tenant, 1)
+    // As if the consumer had written a second object of the day and not yet marked its segment.
+    await env.DB.prepare(
+      `INSERT INTO archive_segments (tenant, dt, first_seq, last_seq, object_key, event_count, status, created_at)
+       VALUES (?, ?, 1000, 1000, 'pending-object', 1, 'pending', ?)`,
+    )
+      .bind(tenant, dt, new Date().toISOString())
+      .run()
+    const held = await expireRetentionClasses(database(env.DB), env)
+    expect(held.refused.filter((r) => r.key.includes(encodeURIComponent(tenant)))).toEqual([
+      expect.objectContaining({ error: expect.stringMatching(/pending/) }),
+    ])
+    expect(await eventCount(tenant)).toBe(1)
+    expect((await get(key, '/v1/events/p-1')).status).toBe(200)
+    await env.DB.prepare("DELETE FROM archive_segments WHERE tenant = ? AND object_key = 'pending-object'")
+      .bind(tenant)
+      .run()
+    // The walk carries on from its cursor: run it until it has come round to the day again.
+    for (let i = 0; i < 5 && (await eventCount(tenant)) > 0; i++)
+      await expireRetentionClasses(database(env.DB), env)
+    expect(await eventCount(tenant)).toBe(0)
+    expect((await get(key, '/v1/events/p-1')).status).toBe(410)
+  })
+
   it('refuses to expire an object holding an event of another class, and keeps it', async () => {
     const tenant = uniqueTenant('classes-mixed')
     const { key } = await mintKey(tenant)

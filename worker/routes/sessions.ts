@@ -4,12 +4,14 @@
 // how a cookie authenticates the other routes is worker/middleware/auth.ts.
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
+import { getCookie } from 'hono/cookie'
 import { SESSION_COOKIE, type SessionSource, secondsUntil, startSession } from '../../core/auth/sessions'
 import { database } from '../../core/db/client'
 import { SCOPES } from '../../core/db/keys'
 import { deleteSession } from '../../core/db/sessions'
 import { settings } from '../../core/env'
 import { forbidden, unauthorized, validationError } from '../../core/errors'
+import { secretHash } from '../../core/keys/api-keys'
 import type { AppEnv, Auth } from '../context'
 import {
   authenticateAccess,
@@ -137,6 +139,15 @@ function sourceOf(c: Context<AppEnv>, auth: Auth): SessionSource {
   }
 }
 
+/** Deletes the session the request's cookie names, if any (the cookie is cleared by the caller). */
+async function endCookieSession(c: Context<AppEnv>): Promise<void> {
+  const token = getCookie(c, SESSION_COOKIE)
+  if (!token || token.length > 256) return
+  const tokenHash = await secretHash(token)
+  forgetCachedSession(tokenHash)
+  await deleteSession(database(c.env.DB), tokenHash)
+}
+
 export const sessionRoutes = router()
   .openapi(
     createRoute({
@@ -171,6 +182,8 @@ export const sessionRoutes = router()
       },
     }),
     async function createSession(c) {
+      // Whatever session this browser held before ends here: a new sign-in never leaves the old
+      // one valid behind it.
       const own = new URL(c.req.url).origin
       const origin = c.req.header('origin')
       // Against login CSRF: a browser signs in only from this origin's own pages.
@@ -183,6 +196,7 @@ export const sessionRoutes = router()
         throw unauthorized(
           'Send {"credential": "<API key or admin token>"} (or sign in through Cloudflare Access, where it is configured).',
         )
+      await endCookieSession(c)
       const now = new Date()
       const { token, record } = await startSession(database(c.env.DB), sourceOf(c, auth), now)
       const secure = new URL(c.req.url).protocol === 'https:' ? '; Secure' : ''
@@ -244,6 +258,8 @@ export const sessionRoutes = router()
         forgetCachedSession(session.tokenHash)
         await deleteSession(database(c.env.DB), session.tokenHash)
       }
+      // The cookie's session ends too when the request was authenticated by a bearer token.
+      await endCookieSession(c)
       c.header('Set-Cookie', clearedSessionCookie(c))
       return c.body(null, 204)
     },

@@ -92,7 +92,10 @@ export function mapEventBridge(body: unknown, opts: MapOptions): Mapped[] {
       id: deriveId(id, i),
       occurred_at: time,
       action: dottedAction(entity_type, action),
-      actor: { type: ACTOR_TYPES[actor.type], id: actor.name, name: actor.name },
+      // The envelope's actor has only a name, which is its identifier: it becomes actor.id and
+      // only that. Copying it into actor.name too would keep a plaintext copy next to the value
+      // the privacy policy seals there, which erasure could not remove.
+      actor: { type: ACTOR_TYPES[actor.type], id: actor.name },
       target: nonEmpty({ type: entity_type, id: String(entityId), name: entityName }),
       parent: parent ? nonEmpty({ type: parentType, id: String(parentId), name: parentName }) : undefined,
       changes: changes.length ? changes : undefined,
