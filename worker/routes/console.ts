@@ -7,9 +7,9 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { DomainError } from '../../core/errors'
+import { pagePolicy, serveAsset } from '../assets'
 import type { AppEnv } from '../context'
 import { problemResponse, router } from '../openapi'
-import { problem } from '../problem'
 
 export const CONSOLE_ASSETS = '/console/assets'
 
@@ -28,17 +28,7 @@ const SHELL = `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <noscript><p>The console needs JavaScript. The same API is documented at <a href="/docs">/docs</a>.</p></noscript>
 </main></div></body></html>`
 
-const policy = (frameAncestors: string) =>
-  [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    `frame-ancestors ${frameAncestors}`,
-  ].join('; ')
+const policy = (frameAncestors: string) => pagePolicy({ frameAncestors, formAction: "'self'" })
 
 export const CONSOLE_POLICY = policy("'none'")
 
@@ -102,26 +92,8 @@ export const consoleRoutes = router()
       return shell(c, policy(frameAncestors(c.env.CONSOLE_FRAME_ORIGINS)))
     },
   )
-  .get(`${CONSOLE_ASSETS}/:file`, async function consoleAsset(c) {
-    const file = c.req.param('file')
-    const type = ASSET_TYPES[file]
-    if (!type) return problem(c, 'not_found', `No console asset ${file}.`)
-    const url = new URL(`${CONSOLE_ASSETS}/${file}`, c.req.url)
-    const ifNoneMatch = c.req.header('if-none-match')
-    const res = c.env.ASSETS
-      ? await c.env.ASSETS.fetch(url, { headers: ifNoneMatch ? { 'if-none-match': ifNoneMatch } : {} })
-      : null
-    if (res?.status === 304)
-      return new Response(null, { status: 304, headers: { 'cache-control': 'no-cache' } })
-    if (!res?.ok) {
-      await res?.body?.cancel()
-      return problem(c, 'unavailable', `The console asset ${file} is not built; run npm ci or npm start.`)
-    }
-    // Names carry no content hash: the browser revalidates each load (the ETag answers 304).
-    const headers: Record<string, string> = { 'content-type': type, 'cache-control': 'no-cache' }
-    const etag = res.headers.get('etag')
-    if (etag) headers.etag = etag
-    return new Response(res.body, { status: 200, headers })
+  .get(`${CONSOLE_ASSETS}/:file`, function consoleAsset(c) {
+    return serveAsset(c, CONSOLE_ASSETS, ASSET_TYPES, 'console')
   })
   .get('/console/*', function consoleDeepLink(c) {
     return shell(c, CONSOLE_POLICY)

@@ -3,8 +3,8 @@
 // (scripts/build-console.ts) and served from this origin: no CDN, works offline. The page's own
 // start-up script is served here too, so the page needs no inline script at all.
 import { Hono } from 'hono'
+import { pagePolicy, serveAsset } from '../assets'
 import type { AppEnv } from '../context'
-import { problem } from '../problem'
 
 export const DOCS_ASSETS = '/docs/assets'
 
@@ -35,16 +35,7 @@ const INIT = `window.ui = SwaggerUIBundle({
  * script), the data: images Swagger UI draws its icons with, fetches to this origin
  * (/openapi.json), nothing else, and no framing.
  */
-export const DOCS_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ')
+export const DOCS_POLICY = pagePolicy()
 
 const ASSET_TYPES: Record<string, string> = {
   'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
@@ -60,26 +51,6 @@ export const docsRoutes = new Hono<AppEnv>()
     c.header('Cache-Control', 'public, max-age=300')
     return c.body(INIT, 200, { 'content-type': 'text/javascript; charset=utf-8' })
   })
-  .get(`${DOCS_ASSETS}/:file`, async function docsAsset(c) {
-    const file = c.req.param('file')
-    const type = ASSET_TYPES[file]
-    if (!type) return problem(c, 'not_found', `No asset ${file} here.`)
-    if (!c.env.ASSETS)
-      return problem(
-        c,
-        'unavailable',
-        'The static assets are not bound (wrangler.toml [assets]); run the asset build (npm ci or npm start).',
-      )
-    const res = await c.env.ASSETS.fetch(new URL(`${DOCS_ASSETS}/${file}`, c.req.url))
-    if (!res.ok) {
-      await res.body?.cancel()
-      return problem(
-        c,
-        'unavailable',
-        `The asset ${file} is missing from the build; run npm ci or npm start.`,
-      )
-    }
-    return new Response(res.body, {
-      headers: { 'content-type': type, 'cache-control': 'public, max-age=3600' },
-    })
+  .get(`${DOCS_ASSETS}/:file`, function docsAsset(c) {
+    return serveAsset(c, DOCS_ASSETS, ASSET_TYPES, 'API reference')
   })
