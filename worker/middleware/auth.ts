@@ -34,10 +34,15 @@ function presented(c: Context<AppEnv>): Presented | undefined {
   return undefined
 }
 
+/** The session cookie's Set-Cookie: HttpOnly, SameSite=Strict, whole origin, Secure over https. */
+export function sessionCookie(c: Context<AppEnv>, value: string, maxAgeSeconds: number): string {
+  const secure = new URL(c.req.url).protocol === 'https:' ? '; Secure' : ''
+  return `${SESSION_COOKIE}=${value}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAgeSeconds}${secure}`
+}
+
 /** A Set-Cookie that deletes the session cookie (same attributes as when it was set). */
 export function clearedSessionCookie(c: Context<AppEnv>): string {
-  const secure = new URL(c.req.url).protocol === 'https:' ? '; Secure' : ''
-  return `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${secure}`
+  return sessionCookie(c, '', 0)
 }
 
 async function resolve(c: Context<AppEnv>): Promise<Auth> {

@@ -19,6 +19,7 @@ import {
   clearedSessionCookie,
   forgetCachedSession,
   requireCredential,
+  sessionCookie,
 } from '../middleware/auth'
 import { jsonBody } from '../middleware/json-body'
 import { problemResponse, router } from '../openapi'
@@ -199,11 +200,7 @@ export const sessionRoutes = router()
       await endCookieSession(c)
       const now = new Date()
       const { token, record } = await startSession(database(c.env.DB), sourceOf(c, auth), now)
-      const secure = new URL(c.req.url).protocol === 'https:' ? '; Secure' : ''
-      c.header(
-        'Set-Cookie',
-        `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${secondsUntil(record.expiresAt, now)}${secure}`,
-      )
+      c.header('Set-Cookie', sessionCookie(c, token, secondsUntil(record.expiresAt, now)))
       return c.json({ session: { ...sessionView(auth), expires_at: record.expiresAt } }, 201)
     },
   )
