@@ -3,12 +3,10 @@
 // table (performance marks console:sign-in -> console:results), in Debian's Chromium against a
 // local store of EVENTS events, over ROUNDS fresh sign-ins; and the time to build a page of
 // 1,000 rows (console:fetched -> console:results).
-import Database from 'better-sqlite3'
 import { chromium } from 'playwright-core'
-import { INSERT_EVENTS_SQL } from '../core/db/events'
 import type { PendingEvent } from '../core/ingest/stored-event'
-import { appendToChain, GENESIS_HASH } from '../core/integrity/chain'
 import { buildConsole } from '../scripts/build-console'
+import { seedChain } from './lib/seed-chain'
 import { median, percentile } from './lib/stats'
 import { mintKey, sampleEvent, startWorker, table } from './lib/worker-server'
 
@@ -24,40 +22,24 @@ const TENANT = 'bench-console'
 const DIRECT = process.env.BENCH_SEED === 'direct'
 
 async function seedDirect(file: string): Promise<void> {
-  const db = new Database(file)
-  db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = OFF')
-  const stmt = db.prepare(INSERT_EVENTS_SQL)
-  const insert = db.transaction((lines: string[]) => {
-    for (let i = 0; i < lines.length; i += 500) stmt.run(`[${lines.slice(i, i + 500).join(',')}]`)
-  })
   const t0 = performance.now()
   const start = Date.now() - 30 * 86_400_000
-  let head = { seq: 0, hash: GENESIS_HASH }
-  for (let b = 0; b < EVENTS; b += 50_000) {
-    const pending: PendingEvent[] = []
-    for (let i = b; i < Math.min(EVENTS, b + 50_000); i++) {
-      const at = new Date(start + Math.floor((i / EVENTS) * 30 * 86_400_000)).toISOString()
-      pending.push({
-        v: 1,
-        tenant: TENANT,
-        id: `ev-${String(i).padStart(8, '0')}`,
-        occurred_at: at,
-        received_at: at,
-        action: i % 3 === 0 ? 'user.login' : 'user.role.updated',
-        actor: { type: 'user', id: `u_${i % 5000}` },
-        target: { type: 'user', id: `u_${(i * 7) % 20000}` },
-        outcome: { status: 'success' },
-        source: 'accounts',
-        ingest: { key_id: 'seed', request_id: 'seed' },
-      })
+  await seedChain(file, EVENTS, (i): PendingEvent => {
+    const at = new Date(start + Math.floor((i / EVENTS) * 30 * 86_400_000)).toISOString()
+    return {
+      v: 1,
+      tenant: TENANT,
+      id: `ev-${String(i).padStart(8, '0')}`,
+      occurred_at: at,
+      received_at: at,
+      action: i % 3 === 0 ? 'user.login' : 'user.role.updated',
+      actor: { type: 'user', id: `u_${i % 5000}` },
+      target: { type: 'user', id: `u_${(i * 7) % 20000}` },
+      outcome: { status: 'success' },
+      source: 'accounts',
+      ingest: { key_id: 'seed', request_id: 'seed' },
     }
-    const { stored, lines } = await appendToChain(head, pending)
-    head = { seq: stored.at(-1)!.seq, hash: stored.at(-1)!.hash }
-    insert(lines)
-  }
-  db.pragma('wal_checkpoint(TRUNCATE)')
-  db.close()
+  })
   console.log(`seeded ${EVENTS} chained events in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 }
 
