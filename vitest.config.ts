@@ -37,6 +37,10 @@ export default defineConfig(async () => {
                   PRIVACY_TENANTS: TEST_PRIVACY_TENANTS,
                   HOT_RETENTION_DAYS: '3650',
                   PROOF_CHECKPOINT_INTERVAL_SECONDS: '1',
+                  D1_SHARD_MAP_CACHE_SECONDS: '1',
+                  // Archive objects right after each batch, as most tests expect; flushes by size
+                  // and age are tested with their own settings (archive-flush.test.ts).
+                  ARCHIVE_FLUSH_SECONDS: '0',
                 },
               },
             }),

@@ -11,7 +11,7 @@
 // change to events/ detectable by the verifier (docs/retention.md).
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
-import { ARCHIVE_PREFIX, CHECKPOINT_PREFIX, MANIFEST_PREFIX } from '../core/archive/layout'
+import { ARCHIVE_PREFIX, CHECKPOINT_PREFIX, MANIFEST_PREFIX, ZONE_MAP_PREFIX } from '../core/archive/layout'
 import { checkClassNames, longestDays, retentionClassesShape } from '../core/retention/classes'
 
 export const retentionConfigSchema = z
@@ -57,6 +57,7 @@ export function retentionRules(c: RetentionConfig, bucket = 'audit-log-archive')
       // A backstop only: class expiry deletes each class's objects when its period ends.
       `npx wrangler r2 bucket lifecycle add ${bucket} archive-expiry ${ARCHIVE_PREFIX} --expire-days ${c.archive_retention_days}`,
       `npx wrangler r2 bucket lifecycle add ${bucket} manifest-expiry ${MANIFEST_PREFIX} --expire-days ${c.archive_retention_days}`,
+      `npx wrangler r2 bucket lifecycle add ${bucket} zone-map-expiry ${ZONE_MAP_PREFIX} --expire-days ${c.archive_retention_days}`,
       `npx wrangler r2 bucket lifecycle add ${bucket} replayed-dead-letters dead-letter-replayed/ --expire-days ${c.dead_letter_days}`,
     ],
     terraform_tfvars: {

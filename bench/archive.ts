@@ -6,15 +6,93 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { DuckDBInstance } from '@duckdb/node-api'
+import { readPartition } from '../core/archive/archive-reader'
+import { compactPartition } from '../core/archive/compaction'
 import { compactClosedDays } from '../core/archive/compaction-sweep'
+import { archiveObjectKey, zoneMapKey } from '../core/archive/layout'
+import { gzipLines } from '../core/archive/r2'
+import { computeZoneMap, zoneQuery } from '../core/archive/zone-map'
+import { toPendingEvent } from '../core/ingest/stored-event'
+import { appendToChain, GENESIS_HASH } from '../core/integrity/chain'
+import { searchQuerySchema } from '../core/search/filters'
 import { writeArchive } from '../test/support/archive-fixture'
 import { DUCK_COLUMNS } from '../test/support/athena-local'
 import { fsBucket } from '../test/support/fs-bucket'
+import { memoryBucket } from '../test/support/memory-bucket'
 import { walk } from '../test/support/walk'
 
 const PER_TENANT = Number(process.env.BENCH_EVENTS ?? 40_000)
 const TENANTS = ['acme', 'globex', 'initech', 'umbrella']
 const DAYS = 10
+
+/**
+ * Bytes an archive search reads from R2 (events objects, manifest, zone maps) for one actor and
+ * for one correlation id over one day of one busy tenant (2,000 actors, consumer objects of 100
+ * events), against the bytes of that day's events objects; then the same after compaction.
+ */
+async function zoneMapPruning() {
+  const N = Number(process.env.BENCH_ZONE_EVENTS ?? 20_000)
+  const { bucket, objects } = memoryBucket()
+  const dt = '2026-03-04'
+  const pending = Array.from({ length: N }, (_, i) =>
+    toPendingEvent(
+      {
+        id: `e${i}`,
+        occurred_at: new Date(
+          Date.parse(`${dt}T00:00:00.000Z`) + Math.floor((i / N) * 86_399_000),
+        ).toISOString(),
+        action: ['user.login', 'doc.updated', 'user.role.updated', 'order.created', 'billing.invoice.paid'][
+          i % 5
+        ]!,
+        actor: { type: 'user', id: `user-${(i * 7919) % 2000}` },
+        target: { type: i % 2 ? 'doc' : 'order', id: `t-${(i * 104_729) % 5000}` },
+        ...(i % 3 === 0 ? { parent: { type: 'project', id: `p-${i % 300}` } } : {}),
+        context: { correlation_id: `req-${Math.floor(i / 4)}`, request_id: `r${i}` },
+        changes: [{ field: 'status', before: `s${i % 11}`, after: `s${(i + 1) % 11}` }],
+        source: ['web', 'api', 'billing'][i % 3],
+      } as never,
+      'busy',
+      `${dt}T23:59:59.999Z`,
+      { key_id: 'k', request_id: `r${i}` },
+    ),
+  )
+  const { stored, lines } = await appendToChain({ seq: 0, hash: GENESIS_HASH }, pending)
+  for (let at = 0; at < N; at += 100) {
+    const l = lines.slice(at, at + 100)
+    const key = archiveObjectKey('busy', dt, stored[at]!.seq, stored[Math.min(at + 100, N) - 1]!.seq)
+    const body = await gzipLines(l)
+    await bucket.put(key, body)
+    await bucket.put(zoneMapKey(key), JSON.stringify(computeZoneMap(l, body.byteLength)!))
+  }
+  let bytes = 0
+  const get = bucket.get.bind(bucket)
+  bucket.get = (async (key: string) => {
+    const o = await get(key)
+    if (o) bytes += o.size
+    return o
+  }) as typeof bucket.get
+  const dayBytes = () =>
+    [...objects].filter(([k]) => k.startsWith('events/')).reduce((n, [, o]) => n + o.bytes.byteLength, 0)
+  const measure = async (q: Record<string, string>) => {
+    bytes = 0
+    const events = await readPartition(bucket, 'busy', dt, zoneQuery(searchQuerySchema.parse(q) as never))
+    return { bytes, events: events.length }
+  }
+  const out: string[] = []
+  for (const stage of ['consumer objects', 'after compaction']) {
+    if (stage === 'after compaction') await compactPartition(bucket, 'busy', dt, { maxGroups: 1000 })
+    // after compaction: parts of up to DEFAULT_TARGET_BYTES, each with its own zone map
+    const day = dayBytes()
+    for (const q of [{ actor_id: 'user-42' }, { correlation_id: 'req-1234' }] as Record<string, string>[]) {
+      const r = await measure(q)
+      out.push(
+        `archive search bytes read, ${Object.entries(q)[0]!.join('=')} (${stage})`.padEnd(72) +
+          `${r.bytes} of ${day}  (${((r.bytes / day) * 100).toFixed(2)}%; target at most 10%)`,
+      )
+    }
+  }
+  return { events: N, lines: out }
+}
 
 const eventFiles = (root: string) => walk(join(root, 'events')).filter((f) => f.endsWith('.ndjson.gz'))
 
@@ -114,6 +192,11 @@ try {
   console.log(
     `DuckDB bytes read, whole archive          ${all.bytes} in ${all.files} files opened  (one day = ${((one.bytes / all.bytes) * 100).toFixed(2)}%)`,
   )
+  const zones = await zoneMapPruning()
+  console.log(
+    `\nzone maps: one day of ${zones.events} events, 2000 actors (bytes include manifest and zone maps)`,
+  )
+  for (const l of zones.lines) console.log(l)
 } finally {
   rmSync(root, { recursive: true, force: true })
 }

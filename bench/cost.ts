@@ -10,6 +10,7 @@
 // ($5/month with its inclusions), a 30-day hot window in D1 and a year of archive in R2.
 import { readdirSync, readFileSync } from 'node:fs'
 import Database from 'better-sqlite3'
+import { type AuditEventInput, AuditLogClient } from '../sdk'
 import { ADMIN_TOKEN, d1File, mintKey, sampleEvent, startWorker, table } from './lib/worker-server'
 import type { BillingCounts } from './worker/counting-env'
 import type { PipelineStats } from './worker/routes'
@@ -39,7 +40,8 @@ const PRICE = {
 } as const
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
-const server = await startWorker('cost', { vars: { BENCH_COUNT: '1' } })
+// One shard: one tenant, and one database file whose bytes per event are measured.
+const server = await startWorker('cost', { vars: { BENCH_COUNT: '1' }, shards: 1 })
 
 /** CPU seconds used so far by the workerd processes under wrangler (the Worker with its local D1 and R2). */
 function treeCpuSeconds(root: number): number {
@@ -106,8 +108,18 @@ async function phase(events: number, work: () => Promise<unknown>): Promise<Phas
   return { ...c, events, cpu_s: treeCpuSeconds(server.pid) - cpu0, seconds: (performance.now() - t0) / 1000 }
 }
 
-let phases: Record<'trickle' | 'tickTrickle' | 'batched' | 'tickBatched' | 'tickIdle', Phase>
-let storage: { d1BytesPerEvent: number; r2BytesPerEvent: number; events: number }
+let phases: Record<
+  'trickle' | 'tickTrickle' | 'sdkTrickle' | 'tickSdk' | 'idle' | 'batched' | 'tickBatched' | 'tickIdle',
+  Phase
+>
+let storage: {
+  d1BytesPerEvent: number
+  r2BytesPerEvent: number
+  events: number
+  /** Entries per event in each b-tree of the events row (table and indexes) and event_ids. */
+  entries: Record<string, number>
+  overflowPages: number
+}
 try {
   const key = await mintKey(server.url, TENANT)
   const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' }
@@ -133,6 +145,28 @@ try {
   })
   const tickTrickle = await phase(trickleEvents, () => post('/__bench/tick'))
 
+  // The same trickle through the SDK with its default batching (batch.maxWaitMs: events that
+  // arrive within a second of the first waiting one share a POST): the supported client.
+  const sdkTrickle = await phase(trickleEvents, async () => {
+    const client = new AuditLogClient({ url: server.url, key })
+    const gap = 86_400_000 / TRICKLE_PER_DAY
+    const t0 = Date.now()
+    const sent: Promise<unknown>[] = []
+    for (let i = 0; i < trickleEvents; i++) {
+      const wait = t0 + i * gap - Date.now()
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+      sent.push(client.send(sampleEvent(n++, { id: `cost-s-${i}` }) as unknown as AuditEventInput))
+    }
+    await client.close()
+    await Promise.all(sent)
+    await settled(n)
+  })
+  const tickSdk = await phase(trickleEvents, () => post('/__bench/tick'))
+
+  // Nothing posted for as long as a trickle: what workerd's CPU clock counts on its own (the local
+  // simulators, idle timers). Subtracted from every phase at this rate per second.
+  const idle = await phase(0, () => new Promise((r) => setTimeout(r, TRICKLE_SECONDS * 1000)))
+
   const batched = await phase(BATCHED_EVENTS, async () => {
     const first = n
     let next = 0
@@ -157,7 +191,7 @@ try {
   })
   const tickBatched = await phase(BATCHED_EVENTS, () => post('/__bench/tick'))
   const tickIdle = await phase(0, () => post('/__bench/tick'))
-  phases = { trickle, tickTrickle, batched, tickBatched, tickIdle }
+  phases = { trickle, tickTrickle, sdkTrickle, tickSdk, idle, batched, tickBatched, tickIdle }
 
   // Bytes at rest per event: the D1 file (rows and every index) and the archive objects.
   let r2Bytes = 0
@@ -173,7 +207,7 @@ try {
     for (const o of page.objects) r2Bytes += o.size
     cursor = page.next_cursor
   } while (cursor)
-  storage = { d1BytesPerEvent: 0, r2BytesPerEvent: r2Bytes / n, events: n }
+  storage = { d1BytesPerEvent: 0, r2BytesPerEvent: r2Bytes / n, events: n, entries: {}, overflowPages: 0 }
 } finally {
   await server.stop()
 }
@@ -184,6 +218,18 @@ try {
   const used =
     Number(db.pragma('page_count', { simple: true })) - Number(db.pragma('freelist_count', { simple: true }))
   storage.d1BytesPerEvent = (used * Number(db.pragma('page_size', { simple: true }))) / storage.events
+  // What each event wrote: one entry in each b-tree it entered (every entry is a D1 row written).
+  const trees = db
+    .prepare(
+      `SELECT name, sum(ncell) AS cells, sum(pagetype = 'overflow') AS overflow FROM dbstat
+       WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name IN ('events', 'event_ids'))
+         GROUP BY name`,
+    )
+    .all() as { name: string; cells: number; overflow: number }[]
+  for (const t of trees) {
+    storage.entries[t.name] = t.cells / storage.events
+    if (t.name === 'events') storage.overflowPages = t.overflow
+  }
   db.close()
 }
 
@@ -199,13 +245,20 @@ type PerEvent = {
   queueOps: number
 }
 
+/**
+ * CPU ms of a phase net of the idle baseline (workerd's CPU over an equal idle stretch, per
+ * second): still an upper bound of billed CPU, since the local D1 and R2 simulators are in it.
+ */
+const idleCpuPerSecond = () => Math.max(0, phases.idle.cpu_s / phases.idle.seconds)
+const netCpuMs = (p: Phase) => Math.max(0, p.cpu_s - idleCpuPerSecond() * p.seconds) * 1000
+
 /** Per-event costs of an ingest phase plus the per-event work of the tick after it. */
 function perEvent(p: Phase, tick: Phase, idle: Phase): PerEvent {
   const e = p.events
   const extra = (f: (x: Phase) => number) => Math.max(0, f(tick) - f(idle)) / e
   return {
     requests: (p.invocations.fetch + p.invocations.queue) / e,
-    cpuMs: (p.cpu_s * 1000) / e + extra((x) => x.cpu_s * 1000),
+    cpuMs: netCpuMs(p) / e + extra(netCpuMs),
     d1Read: p.d1.rows_read / e + extra((x) => x.d1.rows_read),
     d1Written: p.d1.rows_written / e + extra((x) => x.d1.rows_written),
     r2A: p.r2.class_a / e + extra((x) => x.r2.class_a),
@@ -225,7 +278,7 @@ function monthly(perDay: number, pe: PerEvent, idle: Phase) {
   const lines = {
     'workers base': PRICE.base,
     'workers requests': over(events * pe.requests + ticks, PRICE.requests),
-    'workers CPU': over(events * pe.cpuMs + ticks * idle.cpu_s * 1000, PRICE.cpuMs),
+    'workers CPU': over(events * pe.cpuMs + ticks * netCpuMs(idle), PRICE.cpuMs),
     'D1 rows read': over(events * pe.d1Read + ticks * idle.d1.rows_read, PRICE.d1Read),
     'D1 rows written': over(events * pe.d1Written + ticks * idle.d1.rows_written, PRICE.d1Written),
     'D1 storage': overGb((perDay * HOT_DAYS * storage.d1BytesPerEvent) / 1e9, PRICE.d1StorageGb),
@@ -238,19 +291,20 @@ function monthly(perDay: number, pe: PerEvent, idle: Phase) {
   return { lines, total }
 }
 
-const { trickle, tickTrickle, batched, tickBatched, tickIdle } = phases
+const { trickle, tickTrickle, sdkTrickle, tickSdk, idle, batched, tickBatched, tickIdle } = phases
 const low = perEvent(trickle, tickTrickle, tickIdle)
+const sdk = perEvent(sdkTrickle, tickSdk, tickIdle)
 const high = perEvent(batched, tickBatched, tickIdle)
 const f = (x: number, d = 3) => x.toFixed(d)
 
 console.log(
-  `\nmeasured (${storage.events} events; trickle ${trickle.events} single POSTs over ${f(trickle.seconds, 0)} s, batched ${batched.events} in POSTs of ${BATCH}):`,
+  `\nmeasured (${storage.events} events; trickle ${trickle.events} single POSTs over ${f(trickle.seconds, 0)} s, the same through the SDK (${sdkTrickle.invocations.fetch} POSTs), batched ${batched.events} in POSTs of ${BATCH}; CPU net of ${f(idle.cpu_s * 1000, 0)} ms over ${f(idle.seconds, 0)} s idle):`,
 )
 table(
   (
     [
       ['requests (fetch + queue invocations)', (p: PerEvent) => p.requests],
-      ['CPU ms (workerd process tree, upper bound)', (p: PerEvent) => p.cpuMs],
+      ['CPU ms (workerd net of idle, upper bound)', (p: PerEvent) => p.cpuMs],
       ['D1 rows read', (p: PerEvent) => p.d1Read],
       ['D1 rows written', (p: PerEvent) => p.d1Written],
       ['R2 class A operations', (p: PerEvent) => p.r2A],
@@ -260,6 +314,7 @@ table(
   ).map(([figure, get]) => ({
     'per event': figure,
     'single POSTs at 100K/day': f(get(low)),
+    'SDK default batching at 100K/day': f(get(sdk)),
     'batches of 100': f(get(high)),
   })),
 )
@@ -270,11 +325,16 @@ table([
     'D1 rows written': tickIdle.d1.rows_written,
     'R2 class A': tickIdle.r2.class_a,
     'R2 class B': tickIdle.r2.class_b,
-    'CPU ms': f(tickIdle.cpu_s * 1000, 0),
+    'CPU ms (net of idle)': f(netCpuMs(tickIdle), 0),
   },
 ])
 console.log(
   `stored bytes per event: D1 ${f(storage.d1BytesPerEvent, 0)} (every table and index in use, over all events of the run), R2 ${f(storage.r2BytesPerEvent, 0)} (gzip NDJSON after compaction)`,
+)
+console.log(
+  `D1 entries per event (each one a row written): ${Object.entries(storage.entries)
+    .map(([k, v]) => `${k} ${f(v, 2)}`)
+    .join(', ')}; overflow pages of events: ${storage.overflowPages}`,
 )
 const perDayAt10Gb = Math.floor(10e9 / (storage.d1BytesPerEvent * HOT_DAYS))
 const writeRate = batched.events / batched.seconds
@@ -286,6 +346,7 @@ console.log(
 )
 
 const scenarios = [
+  ['100K/day, SDK default batching', 100_000, sdk],
   ['100K/day, single POSTs', 100_000, low],
   ['1M/day, batches of 100', 1_000_000, high],
   ['10M/day, batches of 100', 10_000_000, high],
@@ -302,7 +363,15 @@ table(
   })),
 )
 const at100k = models[0]!.total
-const at100m = models[3]!
+const at100m = models[4]!
+const perM = at100m.total / ((at100m.perDay * DAYS) / 1e6)
+const rowsPerM = (at100m.lines['D1 rows written'] / (at100m.perDay * DAYS)) * 1e6
+console.log(
+  `\nat 100M/day: D1 rows written are $${f(rowsPerM, 2)} per million events (${f(high.d1Written, 2)} rows per event at $1.00 per million rows); D1 storage $${f(at100m.lines['D1 storage'] / ((at100m.perDay * DAYS) / 1e6), 2)}; everything but rows written $${f(perM - rowsPerM, 2)}, which leaves ${f(Math.max(0, 1.5 - (perM - rowsPerM)), 2)} rows written per event within $1.5`,
+)
+console.log(
+  `\nthe last line's 100K/day is the SDK's default batching (the supported client); single POSTs: $${f(models[1]!.total, 2)}/month`,
+)
 console.log(
   `\ntargets: <= $6/month at 100K/day (seed 001's AWS pipeline: ~$17/month); <= $1.5 per million events at 100M/day`,
 )

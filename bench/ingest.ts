@@ -143,7 +143,7 @@ try {
 }
 
 // Rows written per stored event, from D1's meta.rows_written as the consumer reports it.
-const full = await startWorker('ingest-consume', { vars })
+const full = await startWorker('ingest-consume', { vars, shards: 1 })
 try {
   const n = 5200
   for (const tenant of ['bench-rows', 'bench-rows-plain']) {

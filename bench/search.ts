@@ -152,6 +152,14 @@ try {
   const usPerEvent = median(verify.rounds)
   const usWhileSeeding = (verify.ms * 1000) / verify.lines
   let violations = 0
+  // The request floor: an authenticated-free route through the same loopback and wrangler dev.
+  const bare: number[] = []
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now()
+    await (await fetch(`${server.url}/healthz`)).arrayBuffer()
+    bare.push(performance.now() - t)
+  }
+  const floorP95 = percentile(bare, 95)
   for (const [name, qs] of questions) {
     const url = `${server.url}/v1/events?limit=100${qs ? `&${qs}` : ''}`
     const headers = { authorization: `Bearer ${key}` }
@@ -190,6 +198,7 @@ try {
       'sqlite p50 ms': percentile(viaSqlite, 50).toFixed(2),
       'sqlite p95 ms': p95s.toFixed(2),
       'ratio p95': `${(p95w / Math.max(p95s, 0.001)).toFixed(1)}x`,
+      'p95 / (floor + SQL)': `${(p95w / (floorP95 + p95s)).toFixed(2)}x ${p95w / (floorP95 + p95s) <= 1.5 ? 'yes' : 'NO'}`,
       'p95 <= 25 ms': p95w <= 25 ? 'yes' : 'NO',
     })
     // The same D1 page through the Worker, parsed as before (plain) and re-hashed as now
@@ -252,17 +261,12 @@ try {
       '(target <= +10%, judged on the Worker figure); the page columns are one D1 page through the Worker\n' +
       '(/__bench/search-page) parsed as before vs re-hashed, interleaved',
   )
-  const bare: number[] = []
-  for (let i = 0; i < RUNS; i++) {
-    const t = performance.now()
-    await (await fetch(`${server.url}/healthz`)).arrayBuffer()
-    bare.push(performance.now() - t)
-  }
   console.log(
     `\nloopback + wrangler dev floor (GET /healthz): p50 ${percentile(bare, 50).toFixed(1)} ms, p95 ${percentile(bare, 95).toFixed(1)} ms`,
   )
   console.log(
-    'ratio = Worker p95 / same SQL p95 on the same SQLite file (target <= 3; see README for the floor)',
+    'ratio = Worker p95 / same SQL p95 on the same SQLite file; p95 / (floor + SQL) = what our code adds beyond the\n' +
+      'platform (key lookup, D1 round trips, parsing and re-hashing bodies, the audit-read enqueue): target <= 1.5x at 1M events',
   )
 } finally {
   await server.stop()

@@ -9,6 +9,7 @@ const GROUPS: Record<string, string> = {
   archive: 'archive pull <dir>|status|reconcile|compact   the archive (admin token)',
   athena: 'athena ddl|query|retention-rules     Athena over the S3 mirror',
   dlq: 'dlq list|replay                      parked dead letters (admin token)',
+  shards: 'shards list|move                     D1 shards; move a tenant (admin token)',
   'signing-keys': 'signing-keys new|retire              SIGNING_KEYS entries (offline)',
 }
 
@@ -78,6 +79,8 @@ async function dispatch(argv: string[]): Promise<number> {
       return (await import('./commands/athena')).runAthenaCommand(sub, tail)
     case 'dlq':
       return (await import('./commands/dlq')).runDlq(sub, tail)
+    case 'shards':
+      return (await import('./commands/shards')).runShards(sub, tail)
     case 'signing-keys':
       return (await import('./commands/signing-keys')).runSigningKeys(sub, tail)
     default:

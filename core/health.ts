@@ -1,7 +1,8 @@
-// The deep health check (GET /healthz?deep=1): can the Worker reach what it needs? D1 answers a
+// The deep health check (GET /healthz?deep=1): can the Worker reach what it needs? Each D1 shard answers a
 // query, R2 lists, the queue bindings are there (nothing is sent) and the signing key ring loads
 // with a key that can sign now. Each check runs at once and is bounded in time; one failing
 // makes the whole "degraded".
+import { shards } from './db/shards'
 import type { Env } from './env'
 import { keyRing } from './integrity/issue-checkpoint'
 import { activeKey, isDevelopmentKey } from './integrity/signing-keys'
@@ -36,8 +37,10 @@ export async function deepHealth(
 ): Promise<HealthReport> {
   const [d1, r2, queue, signingKeys] = await Promise.all([
     timed(async () => {
-      await env.DB.prepare('SELECT 1 AS ok').first()
-      return undefined
+      // Every shard answers (the first is also the directory).
+      const all = shards(env)
+      await Promise.all(all.map((s) => s.d1.prepare('SELECT 1 AS ok').first()))
+      return { shards: all.length }
     }, timeoutMs),
     timed(async () => {
       await env.ARCHIVE.list({ limit: 1 })

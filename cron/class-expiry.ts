@@ -13,7 +13,7 @@
 //   listing pages per tick; within a tenant, once a day is younger than the tenant's shortest
 //   period, the walk skips to the next tenant (days are listed in order).
 
-import { and, eq, sql } from 'drizzle-orm'
+import { and, eq, ne, sql } from 'drizzle-orm'
 import { visibleObjects } from '../core/archive/archive-reader'
 import { readManifest } from '../core/archive/compaction'
 import {
@@ -29,6 +29,7 @@ import { gunzipLines, gzipLines, readJson } from '../core/archive/r2'
 import { deleteS3, type MirrorEnv, mirrorOf, putS3 } from '../core/archive/s3-mirror'
 import type { Db } from '../core/db/client'
 import { archiveSegments } from '../core/db/schema'
+import type { TenantDbs } from '../core/db/shards'
 import { type ExpiredRow, expireEvents } from '../core/db/tombstones'
 import {
   bundledRetentionClasses,
@@ -74,14 +75,15 @@ async function segmentsSettled(db: Db, tenant: string, dt: string): Promise<bool
       and(
         eq(archiveSegments.tenant, tenant),
         eq(archiveSegments.dt, dt),
-        eq(archiveSegments.status, 'pending'),
+        ne(archiveSegments.status, 'written'),
       ),
     )
     .get()
   return (row?.pending ?? 0) === 0
 }
 
-export async function expireRetentionClasses(db: Db, env: MirrorEnv, o: ExpiryOptions = {}) {
+/** `dbs`: each tenant's shard (core/db/shards.ts tenantDbs); a tenant being moved is skipped. */
+export async function expireRetentionClasses(dbs: TenantDbs, env: MirrorEnv, o: ExpiryOptions = {}) {
   const bucket = env.ARCHIVE
   const now = o.now ?? new Date()
   const today = now.toISOString().slice(0, 10)
@@ -123,7 +125,11 @@ export async function expireRetentionClasses(db: Db, env: MirrorEnv, o: ExpiryOp
       if (k && name) {
         const retention = name.retention ?? cfg.default_class
         const days = daysOf(cfg, k.tenant, retention)
-        if (days !== null && expiryDay(k.dt, days) <= today) {
+        const due = days !== null && expiryDay(k.dt, days) <= today
+        const db = due ? await dbs(k.tenant) : null
+        if (due && db === null) {
+          refused.push({ key: obj.key, error: 'its tenant is being moved to another shard' })
+        } else if (due && db !== null) {
           const p = `${k.tenant}\n${k.dt}`
           if (!visible.has(p))
             visible.set(p, new Set((await visibleObjects(bucket, k.tenant, k.dt)).map((v) => v.key)))

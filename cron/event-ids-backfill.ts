@@ -21,6 +21,7 @@ import {
 import { gunzipLines, readJson } from '../core/archive/r2'
 import type { Db } from '../core/db/client'
 import { eventIdInsertStatements, UPSERT_ARCHIVED_EVENT_IDS_SQL } from '../core/db/events'
+import type { TenantDbs } from '../core/db/shards'
 import { contentHash } from '../core/ingest/content-hash'
 import type { StoredEvent } from '../core/ingest/stored-event'
 import { checkStoredLine } from '../core/integrity/verified-read'
@@ -36,7 +37,8 @@ type BackfillState = {
 
 export type BackfillOptions = { maxObjects?: number }
 
-export async function backfillEventIds(db: Db, bucket: R2Bucket, o: BackfillOptions = {}) {
+/** `dbs`: each tenant's shard; the walk stops at a tenant being moved and goes on next tick. */
+export async function backfillEventIds(dbs: TenantDbs, bucket: R2Bucket, o: BackfillOptions = {}) {
   const state = (await readJson<BackfillState>(bucket, EVENT_IDS_BACKFILL_STATE_KEY)) ?? {
     after: '',
     done: false,
@@ -50,14 +52,17 @@ export async function backfillEventIds(db: Db, bucket: R2Bucket, o: BackfillOpti
   let objects = 0
   let lines = 0
   let rowsWritten = 0
-  while (objects < maxObjects) {
+  walk: while (objects < maxObjects) {
     const page = await bucket.list({
       prefix: ARCHIVE_PREFIX,
       ...(state.after ? { startAfter: state.after } : {}),
       limit: Math.min(1000, maxObjects - objects),
     })
     for (const obj of page.objects) {
-      const r = await backfillObject(db, bucket, obj.key)
+      const parsed = parseArchiveKey(obj.key)
+      const db = parsed ? await dbs(parsed.tenant) : null
+      if (parsed && db === null) break walk
+      const r = db ? await backfillObject(db, bucket, obj.key) : { lines: 0, skipped: 0, rowsWritten: 0 }
       lines += r.lines
       state.skipped += r.skipped
       rowsWritten += r.rowsWritten

@@ -20,7 +20,7 @@ import { type VisibleObject, visibleObjects } from '../core/archive/archive-read
 import { utcDate } from '../core/archive/layout'
 import { gunzipLines } from '../core/archive/r2'
 import { listCheckpoints, tenantsWithChains } from '../core/db/checkpoints'
-import { type Db, database } from '../core/db/client'
+import type { Db } from '../core/db/client'
 import { columnValueOf, EVENT_COLUMNS, getChainHead } from '../core/db/events'
 import {
   leafRowHolding,
@@ -31,6 +31,7 @@ import {
   type StoredRow,
   saveMonitorState,
 } from '../core/db/monitor'
+import { forEachShard, shards } from '../core/db/shards'
 import { tombstonesAfter } from '../core/db/tombstones'
 import { LEAVES_PER_ROW, STORED_SUBTREE } from '../core/db/tree'
 import type { Env } from '../core/env'
@@ -64,26 +65,47 @@ type Sweep = {
 const CHUNK = 1000
 
 export async function runMonitor(env: Env, o: MonitorOptions = {}) {
-  const db = database(env.DB)
   let budget = o.budget ?? 50_000
   const report = { tenants: 0, rows: 0, leaves: 0, sweeps_finished: 0, alarms: 0 }
-  let after = ''
-  for (;;) {
-    const tenants = await tenantsWithChains(db, after)
-    if (tenants.length === 0) break
-    for (const tenant of tenants) {
-      if (budget <= 0) return report
-      const r = await monitorTenant(env, db, tenant, budget)
-      budget -= r.rows + r.leaves
-      report.tenants++
-      report.rows += r.rows
-      report.leaves += r.leaves
-      report.sweeps_finished += r.finished ? 1 : 0
-      report.alarms += r.alarms
+  // Every shard's tenants within one budget for the tick, shared out so that a large shard does
+  // not starve the others: each shard gets an equal part of what the ones before it left.
+  let left = shards(env).length
+  await forEachShard(env, async ({ db }, owns) => {
+    const share = Math.ceil(budget / left--)
+    let mine = share
+    let after = ''
+    for (;;) {
+      if (mine <= 0) break
+      const tenants = await tenantsWithChains(db, after)
+      if (tenants.length === 0) break
+      mine = await monitorTenants(env, db, tenants, owns, mine, report)
+      after = tenants[tenants.length - 1]!
     }
-    after = tenants[tenants.length - 1]!
-  }
+    budget -= share - mine
+  })
   return report
+}
+
+async function monitorTenants(
+  env: Env,
+  db: Db,
+  tenants: string[],
+  owns: (tenant: string) => boolean,
+  budget: number,
+  report: { tenants: number; rows: number; leaves: number; sweeps_finished: number; alarms: number },
+): Promise<number> {
+  for (const tenant of tenants) {
+    if (budget <= 0) return budget
+    if (!owns(tenant)) continue
+    const r = await monitorTenant(env, db, tenant, budget)
+    budget -= r.rows + r.leaves
+    report.tenants++
+    report.rows += r.rows
+    report.leaves += r.leaves
+    report.sweeps_finished += r.finished ? 1 : 0
+    report.alarms += r.alarms
+  }
+  return budget
 }
 
 async function startSweep(db: Db, tenant: string, released: number): Promise<Sweep | null> {

@@ -10,13 +10,20 @@ import { archiveSegments } from '../core/db/schema'
 
 const DELETE_CHUNK = 500
 
-export async function enforceRetention(db: Db, env: MirrorEnv, cutoff: string, maxDays = 50) {
+/** On one shard; `owns` says which tenants found there are that shard's (core/db/shards.ts). */
+export async function enforceRetention(
+  db: Db,
+  env: MirrorEnv,
+  cutoff: string,
+  maxDays = 50,
+  owns: (tenant: string) => boolean = () => true,
+) {
   const cutoffDay = cutoff.slice(0, 10)
   const days = await db
     .select({
       tenant: archiveSegments.tenant,
       dt: archiveSegments.dt,
-      pending: sql<number>`sum(${archiveSegments.status} = 'pending')`,
+      pending: sql<number>`sum(${archiveSegments.status} != 'written')`,
     })
     .from(archiveSegments)
     .where(lt(archiveSegments.dt, cutoffDay))
@@ -27,6 +34,10 @@ export async function enforceRetention(db: Db, env: MirrorEnv, cutoff: string, m
   const released: { tenant: string; dt: string; deleted: number }[] = []
   const held: { tenant: string; dt: string; reason: string }[] = []
   for (const d of days) {
+    if (!owns(d.tenant)) {
+      held.push({ ...d, reason: 'the tenant is being moved, or is held by another shard' })
+      continue
+    }
     if (d.pending > 0) {
       held.push({ ...d, reason: 'archive segments still pending' })
       continue

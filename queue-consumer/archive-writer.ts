@@ -1,50 +1,52 @@
-// Writes archive objects: gzip NDJSON, one stored event per line, in chain order. Object keys
-// are deterministic (core/archive/layout.ts), so a retried write replaces the object with the same
-// bytes and never adds a second copy.
-import { gzipLines } from '../core/archive/r2'
+// The consumer's side of archive flushes (core/archive/segment-writer.ts): after a commit, the
+// tenant's due segments are written; while some stay pending, a delayed flush message makes sure
+// they are written within the age even if the tenant posts nothing more.
+import { flushArchive, flushPolicy } from '../core/archive/segment-writer'
 import type { Db } from '../core/db/client'
-import { groupRun, markSegmentWritten, pendingSegments, segmentBodies } from '../core/db/outbox'
-import type { Chained } from '../core/integrity/chain'
+import { tenantDb } from '../core/db/shards'
+import type { Env } from '../core/env'
 
-async function putSegment(bucket: R2Bucket, key: string, lines: string[]) {
-  const body = await gzipLines(lines)
-  await bucket.put(key, body, {
-    httpMetadata: { contentType: 'application/x-ndjson', contentEncoding: 'gzip' },
-    customMetadata: { lines: String(lines.length) },
-  })
-}
+export type FlushMessage = { v: 2; kind: 'flush'; tenant: string }
 
-/**
- * Writes every pending segment of the tenant to R2 and marks it written. Segments of the run
- * just committed are written from memory; older ones (a previous attempt that failed after its
- * D1 commit) are rebuilt from D1. Throws if any write fails, so the caller retries.
- */
-export async function flushPendingSegments(
-  db: Db,
-  bucket: R2Bucket,
-  tenant: string,
-  justCommitted: Pick<Chained, 'stored' | 'lines'> = { stored: [], lines: [] },
-): Promise<{ objects: number; rowsWritten: number }> {
-  const inMemory = new Map<string, string[]>()
-  const { stored, lines: canonical } = justCommitted
-  for (const g of groupRun(tenant, stored))
-    inMemory.set(
-      g.key,
-      g.indexes.map((i) => canonical[i]!),
-    )
-  let objects = 0
-  let rowsWritten = 0
-  for (;;) {
-    const pending = await pendingSegments(db, tenant)
-    if (pending.length === 0) return { objects, rowsWritten }
-    for (const s of pending) {
-      const lines = inMemory.get(s.objectKey) ?? (await segmentBodies(db, s))
-      if (lines.length !== s.eventCount) {
-        throw new Error(`segment ${s.objectKey} expects ${s.eventCount} events, D1 holds ${lines.length}`)
-      }
-      await putSegment(bucket, s.objectKey, lines)
-      rowsWritten += await markSegmentWritten(db, s)
-      objects++
+/** The flush message a queue body holds, or null when it holds events (or anything else). */
+export function flushMessageOf(body: unknown): FlushMessage | null {
+  let v = body
+  if (typeof body === 'string') {
+    if (!body.startsWith('{"v":2,"kind":"flush"')) return null
+    try {
+      v = JSON.parse(body)
+    } catch {
+      return null
     }
   }
+  const m = v as Partial<FlushMessage> | null
+  return m?.kind === 'flush' && m.v === 2 && typeof m.tenant === 'string' && m.tenant.length > 0
+    ? (m as FlushMessage)
+    : null
+}
+
+const SLACK_MS = 1500
+
+/**
+ * Flushes what is due for the tenant and, when the oldest pending segment is one this run opened
+ * (`openedAt`, its segments' created_at), schedules the age flush for it: one message per opening.
+ */
+export async function flushArchiveOf(env: Env, db: Db, tenant: string, openedAt?: string) {
+  const policy = flushPolicy(env)
+  const r = await flushArchive(db, env.ARCHIVE, tenant, policy)
+  if (r.pending > 0 && openedAt !== undefined && r.oldestPendingAt === openedAt) {
+    const body: FlushMessage = { v: 2, kind: 'flush', tenant }
+    await env.EVENTS_QUEUE.send(JSON.stringify(body), {
+      delaySeconds: Math.ceil((policy.maxAgeMs + SLACK_MS) / 1000),
+    })
+  }
+  return r
+}
+
+export async function runFlushMessage(env: Env, m: FlushMessage) {
+  const db = await tenantDb(env, m.tenant)
+  const policy = flushPolicy(env)
+  const r = await flushArchive(db, env.ARCHIVE, m.tenant, policy, { slackMs: SLACK_MS })
+  // Still pending (a newer segment, or one that came due later): its own message or the cron has it.
+  return r
 }

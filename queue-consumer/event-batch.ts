@@ -1,11 +1,14 @@
 // The events queue consumer. A message is acked only once every event it carries is in D1
-// and in an R2 archive object; any failure retries the message with backoff. Processing is
+// together with its archive segment in the outbox (the same transaction), which guarantees the R2
+// object: the segment writer (core/archive/segment-writer.ts) writes a tenant's day by size or age,
+// and a crash before it does leaves the segment pending for the next flush, the delayed flush
+// message or the cron tick; any failure retries the message with backoff. Processing is
 // idempotent: events already stored are skipped, so redeliveries and concurrent invocations
 // never store or archive an event twice. An id is looked up in event_ids, which retention never
 // deletes, so an old id posted again (a backfill retried, a dead letter replayed) is not stored
 // again however old. The first stored copy of an id wins, within a batch too; a later copy with
 // other content is recorded as a conflict (core/ingest/id-conflicts.ts), an identical one is not.
-import { database } from '../core/db/client'
+
 import {
   commitEvents,
   findExistingIds,
@@ -15,6 +18,7 @@ import {
   setMissingContentHash,
 } from '../core/db/events'
 import { segmentsFor } from '../core/db/outbox'
+import { shardCacheMs, tenantDb, tenantWriteDb } from '../core/db/shards'
 import { sendToDeadLetter } from '../core/dead-letters'
 import type { Env } from '../core/env'
 import { DomainError } from '../core/errors'
@@ -25,7 +29,7 @@ import type { PendingEvent, StoredEvent } from '../core/ingest/stored-event'
 import { appendToChain, GENESIS_HASH } from '../core/integrity/chain'
 import { EVENTS_QUEUE_MAX_RETRIES } from '../core/limits'
 import { readEventById } from '../core/search/event-by-id'
-import { flushPendingSegments } from './archive-writer'
+import { flushArchiveOf, flushMessageOf, runFlushMessage } from './archive-writer'
 
 const MAX_COMMIT_RACES = 8
 /** The stored content hash of an id whose event expired (retention class ended): unknown. */
@@ -42,7 +46,8 @@ type Copy = { e: PendingEvent; hash: string }
  * conflicting copies. The first copy of each id in `events` is the one that may be stored.
  */
 export async function ingestTenantEvents(env: Env, tenant: string, events: PendingEvent[]): Promise<number> {
-  const db = database(env.DB)
+  // The tenant's shard (pinned on its first event); `unavailable` while the tenant is being moved.
+  const db = await tenantWriteDb(env, tenant)
   const copies: Copy[] = events.map((e) => ({ e, hash: contentHash(e) }))
   const firsts = new Map<string, Copy>()
   for (const c of copies) if (!firsts.has(c.e.id)) firsts.set(c.e.id, c)
@@ -57,7 +62,7 @@ export async function ingestTenantEvents(env: Env, tenant: string, events: Pendi
     )
     const fresh = unique.filter((c) => !existing.has(c.e.id))
     if (fresh.length === 0) {
-      await flushPendingSegments(db, env.ARCHIVE, tenant)
+      await flushArchiveOf(env, db, tenant)
       break
     }
     const head = await getChainHead(db, tenant)
@@ -66,16 +71,17 @@ export async function ingestTenantEvents(env: Env, tenant: string, events: Pendi
       fresh.map((c) => c.e),
     )
     const { stored } = chained
+    const segments = segmentsFor(tenant, stored, chained.lines)
     try {
       const committed = await commitEvents(
         db,
         tenant,
         head,
         chained,
-        segmentsFor(tenant, stored),
+        segments,
         fresh.map((c) => c.hash),
       )
-      const archived = await flushPendingSegments(db, env.ARCHIVE, tenant, chained)
+      const archived = await flushArchiveOf(env, db, tenant, segments[0]?.createdAt)
       // One line per committed run: D1 rows written is the main running cost to watch.
       console.log(
         JSON.stringify({
@@ -141,7 +147,7 @@ async function conflictsOf(
 }
 
 async function storedContentHash(env: Env, tenant: string, id: string): Promise<string> {
-  const db = database(env.DB)
+  const db = await tenantDb(env, tenant)
   let event: StoredEvent
   try {
     ;({ event } = await readEventById(db, env.ARCHIVE, tenant, id))
@@ -161,6 +167,18 @@ export async function handleEventBatch(batch: MessageBatch<unknown>, env: Env): 
   const totals = { events: 0, stored: 0, retried: 0, dead: 0 }
   const byTenant = new Map<string, { msg: Message<unknown>; body: QueueMessageBody }[]>()
   for (const msg of batch.messages) {
+    const flush = flushMessageOf(msg.body)
+    if (flush) {
+      // A tenant's archive flush that came due (sent when its first pending segment opened).
+      try {
+        await runFlushMessage(env, flush)
+        msg.ack()
+      } catch (err) {
+        console.error(JSON.stringify({ msg: 'archive flush failed', reason: String(err) }))
+        msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) })
+      }
+      continue
+    }
     const parsed = decodeQueueMessage(msg.body)
     if (!parsed.success) {
       // A malformed message never becomes valid: park it with the reason instead of retrying.
@@ -182,6 +200,10 @@ export async function handleEventBatch(batch: MessageBatch<unknown>, env: Env): 
       )
       for (const i of items) i.msg.ack()
     } catch (err) {
+      if (isTenantMoving(err) && (await requeueWhileMoving(env, tenant, items))) {
+        totals.retried += items.length
+        continue
+      }
       const reason = err instanceof Error ? err.message : String(err)
       console.error(JSON.stringify({ msg: 'event batch failed', tenant, reason }))
       for (const { msg } of items) {
@@ -209,6 +231,35 @@ export async function handleEventBatch(batch: MessageBatch<unknown>, env: Env): 
       duration_ms: Date.now() - start,
     }),
   )
+}
+
+/** Two map-cache periods: a move's freeze and copy take at least that. */
+const requeueSeconds = (env: Env) => Math.max(2, Math.ceil((2 * shardCacheMs(env)) / 1000))
+
+function isTenantMoving(err: unknown): boolean {
+  return err instanceof DomainError && err.code === 'unavailable' && err.extra?.retry_after !== undefined
+}
+
+/**
+ * A tenant being moved between shards takes no writes until the move switches, which may take
+ * longer than the queue's retries: its messages go back on the queue as new messages (delayed),
+ * and the originals are acked once the copies are on it, so none is dead-lettered for waiting.
+ */
+async function requeueWhileMoving(
+  env: Env,
+  tenant: string,
+  items: { msg: Message<unknown>; body: QueueMessageBody }[],
+): Promise<boolean> {
+  try {
+    for (const { msg } of items) await env.EVENTS_QUEUE.send(msg.body, { delaySeconds: requeueSeconds(env) })
+  } catch {
+    return false
+  }
+  for (const { msg } of items) msg.ack()
+  console.log(
+    JSON.stringify({ msg: 'events requeued while their tenant moves', tenant, messages: items.length }),
+  )
+  return true
 }
 
 async function settleDead(env: Env, msg: Message<unknown>, reason: string) {

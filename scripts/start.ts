@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { buildConsole } from './build-console'
-import { configuredCrons, localSchedules, startLocalCron } from './lib/local-cron'
+import { configuredCrons, configuredD1Bindings, localSchedules, startLocalCron } from './lib/local-cron'
 
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' }
 const port = process.env.PORT ?? '8787'
@@ -53,11 +53,18 @@ if (!/^PII_KEYS=/m.test(readFileSync('.dev.vars', 'utf8'))) {
 // The console and /docs assets (wrangler.toml [assets]), fresh from the sources.
 await buildConsole()
 
-const migrate = spawnSync(process.execPath, [...wrangler, 'd1', 'migrations', 'apply', 'DB', '--local'], {
-  stdio: 'inherit',
-  env: { ...env, CI: 'true' },
-})
-if (migrate.status !== 0) process.exit(migrate.status ?? 1)
+// Every D1 shard gets the same migrations.
+for (const binding of configuredD1Bindings()) {
+  const migrate = spawnSync(
+    process.execPath,
+    [...wrangler, 'd1', 'migrations', 'apply', binding, '--local'],
+    {
+      stdio: 'inherit',
+      env: { ...env, CI: 'true' },
+    },
+  )
+  if (migrate.status !== 0) process.exit(migrate.status ?? 1)
+}
 
 const dev = spawn(
   process.execPath,

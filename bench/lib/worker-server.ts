@@ -36,9 +36,52 @@ export type WorkerOptions = {
   beforeStart?: (d1File: string) => unknown
   /** Extra Worker variables, next to ADMIN_TOKEN. */
   vars?: Record<string, string>
+  /**
+   * D1 shards (default: wrangler.toml's, two). Benchmarks that seed the database file directly
+   * (beforeStart) run one, so there is one file to seed.
+   */
+  shards?: number
 }
 
-/** The SQLite file behind the local D1 database of a state directory. */
+/** The config's [[d1_databases]] blocks replaced by `n` shards DB, DB_1, ... and D1_SHARDS naming them. */
+export function withShards(toml: string, n: number): string {
+  const blocks = Array.from({ length: n }, (_, i) => {
+    const binding = i === 0 ? 'DB' : `DB_${i}`
+    const id = `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`
+    return `[[d1_databases]]\nbinding = "${binding}"\ndatabase_name = "audit-log-${i}"\ndatabase_id = "${id}"\nmigrations_dir = "${resolve('migrations')}"\n`
+  })
+  const names = blocks.map((_, i) => (i === 0 ? 'DB' : `DB_${i}`)).join(' ')
+  const stripped = toml.replace(/\[\[d1_databases\]\][^[]*/g, '')
+  return `${stripped.replace(/^D1_SHARDS = ".*"$/m, `D1_SHARDS = "${names}"`)}\n${blocks.join('\n')}`
+}
+
+export function shardBindings(toml: string): string[] {
+  return [...toml.matchAll(/^\[\[d1_databases\]\]\s*\nbinding = "([^"]+)"/gm)].map((m) => m[1]!)
+}
+
+/** The SQLite files behind the local D1 shards of a state directory. */
+export function d1Files(state: string): string[] {
+  const dir = resolve(state, 'v3/d1/miniflare-D1DatabaseObject')
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite')
+    .map((f) => resolve(dir, f))
+}
+
+/** The SQLite file of the shard that holds the tenant's chain. */
+export async function d1FileOf(state: string, tenant: string): Promise<string> {
+  const { default: Database } = await import('better-sqlite3')
+  for (const file of d1Files(state)) {
+    const db = new Database(file, { readonly: true })
+    try {
+      if (db.prepare('SELECT 1 FROM chain_heads WHERE tenant = ?').get(tenant)) return file
+    } finally {
+      db.close()
+    }
+  }
+  throw new Error(`no local shard of ${state} holds tenant ${tenant}`)
+}
+
+/** The SQLite file behind the local D1 database of a state directory (one shard). */
 export function d1File(state: string): string {
   const dir = resolve(state, 'v3/d1/miniflare-D1DatabaseObject')
   const files = readdirSync(dir).filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite')
@@ -67,7 +110,13 @@ export function freePort(): Promise<number> {
  */
 export async function startWorker(
   name: string,
-  { fresh = true, consumers = true, beforeStart, vars = {} }: WorkerOptions = {},
+  {
+    fresh = true,
+    consumers = true,
+    beforeStart,
+    vars = {},
+    shards = beforeStart ? 1 : undefined,
+  }: WorkerOptions = {},
 ): Promise<WorkerServer> {
   const state = resolve('bench/.state', name)
   if (fresh) rmSync(state, { recursive: true, force: true })
@@ -75,13 +124,18 @@ export async function startWorker(
   const config = resolve(state, 'wrangler.toml')
   let toml = readFileSync('wrangler.toml', 'utf8')
     .replace('main = "index.ts"', `main = "${resolve('bench/worker/index.ts')}"`)
-    .replace('migrations_dir = "migrations"', `migrations_dir = "${resolve('migrations')}"`)
+    .replaceAll('migrations_dir = "migrations"', `migrations_dir = "${resolve('migrations')}"`)
     .replace('directory = "dist/assets"', `directory = "${resolve('dist/assets')}"`)
+  if (shards !== undefined) toml = withShards(toml, shards)
   if (!consumers) toml = toml.replace(/\[\[queues\.consumers\]\][^[]*/g, '')
   // The rate limiters stay bound (their cost is measured) but never refuse a benchmark's load.
   toml = toml.replace(/(\[\[ratelimits\]\][^[]*?limit = )\d+/g, (_, head: string) => `${head}1000000000`)
   writeFileSync(config, toml)
   const varsFile = resolve(state, 'bench.vars')
+  // Under the test runner, archive objects follow each batch within a second (the e2e tests read
+  // them); the benchmarks keep wrangler.toml's flush settings.
+  if (process.env.VITEST && vars.ARCHIVE_FLUSH_SECONDS === undefined)
+    vars = { ...vars, ARCHIVE_FLUSH_SECONDS: '0' }
   const extra = Object.entries(vars)
     .map(([k, v]) => `${k}=${v}\n`)
     .join('')
@@ -97,15 +151,14 @@ export async function startWorker(
     varsFile,
     `ADMIN_TOKEN=${ADMIN_TOKEN}\nSIGNING_KEYS=${signingKeys}\nPII_KEYS=${piiKeys}\n${extra}`,
   )
-  const m = spawnSync(
-    process.execPath,
-    [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', '--config', config, '--persist-to', state],
-    {
-      env,
-      encoding: 'utf8',
-    },
-  )
-  if (m.status !== 0) throw new Error(`migrations failed: ${m.stderr}`)
+  for (const binding of shardBindings(toml)) {
+    const m = spawnSync(
+      process.execPath,
+      [WRANGLER, 'd1', 'migrations', 'apply', binding, '--local', '--config', config, '--persist-to', state],
+      { env, encoding: 'utf8' },
+    )
+    if (m.status !== 0) throw new Error(`migrations of ${binding} failed: ${m.stderr}`)
+  }
   if (beforeStart) await beforeStart(d1File(state))
   const port = await freePort()
   const child = spawn(

@@ -105,11 +105,17 @@ export function countedEnv(env: Env): Env {
   if (!countingEnabled(env)) return env
   const hit = wrapped.get(env)
   if (hit) return hit
-  const d1 = countingD1(env.DB)
-  d1Counts.push(d1.counts)
+  // Every D1 shard binding (DB, DB_1, ...) counted.
+  const shards: Record<string, D1Database> = {}
+  for (const [name, v] of Object.entries(env))
+    if (/^DB(_[0-9A-Z_]+)?$/.test(name)) {
+      const d1 = countingD1(v as D1Database)
+      d1Counts.push(d1.counts)
+      shards[name] = d1.db
+    }
   const out = {
     ...env,
-    DB: d1.db,
+    ...shards,
     ARCHIVE: countingR2(env.ARCHIVE),
     EVENTS_QUEUE: countingQueue(env.EVENTS_QUEUE),
     DEAD_LETTER_QUEUE: countingQueue(env.DEAD_LETTER_QUEUE),

@@ -1,12 +1,14 @@
 // Routes used only by the benchmarks in bench/, mounted only by the benchmarks' own entry
 // (bench/worker/index.ts). They need the admin token, except the bare route, which is the
 // baseline: the same Worker doing nothing but answering 202.
+
 import { Hono } from 'hono'
 import { archiveObjectKey, tenantArchivePrefix } from '../../core/archive/layout'
 import { gunzipLines, gzipLines, listAll } from '../../core/archive/r2'
 import { database } from '../../core/db/client'
 import { eventIdInsertStatements, eventInsertStatements } from '../../core/db/events'
 import { searchEvents, searchQueries } from '../../core/db/search'
+import { tenantShard } from '../../core/db/shards'
 import { DomainError } from '../../core/errors'
 import { type StoredEvent, toApiEvent, toPendingEvent } from '../../core/ingest/stored-event'
 import { validateEvents } from '../../core/ingest/validate-events'
@@ -27,6 +29,7 @@ const operator = requireAdminToken()
 
 /** GET /__bench/pipeline-stats: a tenant's rows in D1, its archive segments and archived lines. */
 export type PipelineStats = {
+  shard: string
   n: number
   ids: number
   lo: number | null
@@ -177,7 +180,7 @@ export const benchRoutes = new Hono<AppEnv>()
   })
   .get('/__bench/pipeline-stats', operator, async (c) => {
     const tenant = c.req.query('tenant') ?? ''
-    const db = c.env.DB
+    const db = (await tenantShard(c.env, tenant)).d1
     const counts = await db
       .prepare(
         'SELECT count(*) AS n, count(DISTINCT id) AS ids, min(seq) AS lo, max(seq) AS hi FROM events WHERE tenant = ?',
@@ -205,6 +208,7 @@ export const benchRoutes = new Hono<AppEnv>()
     const pct = (p: number) => (l.length > 0 ? percentile(l, p) : null)
     const archive = await countArchivedLines(c.env.ARCHIVE, tenant)
     return c.json({
+      shard: (await tenantShard(c.env, tenant)).name,
       ...counts,
       ...segs,
       archive,

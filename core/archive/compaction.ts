@@ -21,8 +21,19 @@ import {
   manifestKey,
   parseObjectName,
   partitionPrefix,
+  zoneMapKey,
 } from './layout'
 import { gunzipLines, gzipLines, listAll, readJson } from './r2'
+import { computeZoneMap, type ZoneMap } from './zone-map'
+
+/** Zone maps up to this size (base64 filter) are kept in the manifest; larger ones beside the file. */
+const INLINE_ZONE_CHARS = 8192
+
+/** The manifest entry with its zone map inline when small; else the zone map to write beside it. */
+function withZone(file: ManifestFile, zone: ZoneMap | null): { file: ManifestFile; sidecar?: ZoneMap } {
+  if (!zone) return { file }
+  return zone.filter.bits.length <= INLINE_ZONE_CHARS ? { file: { ...file, zone } } : { file, sidecar: zone }
+}
 
 export const DEFAULT_TARGET_BYTES = 4 * 1024 * 1024
 const MAX_FILES_PER_PART = 1000
@@ -100,19 +111,27 @@ export function readManifest(bucket: R2Bucket, tenant: string, dt: string): Prom
   return readJson<Manifest>(bucket, manifestKey(tenant, dt))
 }
 
-async function describe(bucket: R2Bucket, key: string): Promise<ManifestFile> {
+async function describe(bucket: R2Bucket, key: string): Promise<{ file: ManifestFile; sidecar?: ZoneMap }> {
   const obj = await bucket.get(key)
   if (!obj) throw new Error(`${key} disappeared while compacting; the next run starts over`)
   const body = await obj.arrayBuffer()
   const range = parseObjectName(key.slice(key.lastIndexOf('/') + 1))!
-  return {
+  const lines = await gunzipLines(body)
+  const file = {
     key,
-    lines: (await gunzipLines(body)).length,
+    lines: lines.length,
     bytes: body.byteLength,
     sha256: createHash('sha256').update(new Uint8Array(body)).digest('hex'),
     first_seq: range.first,
     last_seq: range.last,
   }
+  return withZone(file, computeZoneMap(lines, body.byteLength))
+}
+
+function putZoneMap(bucket: R2Bucket, key: string, zone: ZoneMap) {
+  return bucket.put(zoneMapKey(key), JSON.stringify(zone), {
+    httpMetadata: { contentType: 'application/json' },
+  })
 }
 
 /** Compacts one partition; returns the manifest written, or null when there was nothing to do. */
@@ -132,7 +151,7 @@ export async function compactPartition(
   listed = listed.filter((f) => !leftover.includes(f.key))
   const groups = classMergeGroups(listed, o.targetBytes ?? DEFAULT_TARGET_BYTES).slice(0, o.maxGroups ?? 4)
   if (groups.length === 0) return null
-  const parts: { file: ManifestFile; body: Uint8Array }[] = []
+  const parts: { file: ManifestFile; body: Uint8Array; sidecar?: ZoneMap }[] = []
   const superseded: string[] = []
   for (const group of groups) {
     const lines: { seq: number; line: string }[] = []
@@ -150,12 +169,18 @@ export async function compactPartition(
     const key = archiveObjectKey(tenant, dt, first, last, retention)
     if (present.has(key) && !group.some((f) => f.key === key))
       throw new Error(`${key} exists outside the files merged into it`)
-    const body = await gzipLines(unique.map((u) => u.line))
+    const partLines = unique.map((u) => u.line)
+    const body = await gzipLines(partLines)
     const sha256 = createHash('sha256').update(body).digest('hex')
-    parts.push({
-      file: { key, lines: unique.length, bytes: body.byteLength, sha256, first_seq: first, last_seq: last },
-      body,
-    })
+    const file = {
+      key,
+      lines: unique.length,
+      bytes: body.byteLength,
+      sha256,
+      first_seq: first,
+      last_seq: last,
+    }
+    parts.push({ ...withZone(file, computeZoneMap(partLines, body.byteLength)), body })
     superseded.push(...group.map((f) => f.key).filter((k) => k !== key))
   }
   // The manifest describes every file of the partition: parts of earlier runs as recorded, and
@@ -163,9 +188,17 @@ export async function compactPartition(
   const partKeys = new Set(parts.map((p) => p.file.key))
   const recorded = new Map((previous?.files ?? []).map((f) => [f.key, f]))
   const others: ManifestFile[] = []
+  const sidecars: [string, ZoneMap][] = []
   for (const f of listed) {
     if (partKeys.has(f.key) || superseded.includes(f.key)) continue
-    others.push(recorded.get(f.key) ?? (await describe(bucket, f.key)))
+    const known = recorded.get(f.key)
+    if (known) {
+      others.push(known)
+      continue
+    }
+    const d = await describe(bucket, f.key)
+    others.push(d.file)
+    if (d.sidecar) sidecars.push([f.key, d.sidecar])
   }
   const manifest: Manifest = {
     tenant,
@@ -182,7 +215,11 @@ export async function compactPartition(
       httpMetadata: { contentType: 'application/x-ndjson', contentEncoding: 'gzip' },
       customMetadata: { lines: String(p.file.lines), compacted: 'true' },
     })
+    if (p.sidecar) sidecars.push([p.file.key, p.sidecar])
   }
+  for (const [k, zone] of sidecars) await putZoneMap(bucket, k, zone)
   for (const k of superseded) await bucket.delete(k)
+  // Zone maps of superseded files describe nothing a reader takes any more.
+  for (const k of superseded) await bucket.delete(zoneMapKey(k))
   return manifest
 }

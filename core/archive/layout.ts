@@ -5,6 +5,8 @@
 //   events/tenant=<tenant>/dt=<YYYY-MM-DD>/tombstones-<first seq>-<last seq>[.<class>].ndjson.gz
 //   checkpoints/tenant=<tenant>/<seq>-<time, digits only>.json                  (signed checkpoints)
 //   manifests/tenant=<tenant>/dt=<YYYY-MM-DD>.json                              (compaction)
+//   zone-maps/tenant=<tenant>/dt=<YYYY-MM-DD>/<events object name>.zone.json   (core/archive/zone-map.ts;
+//                                                    R2 only: not mirrored, never read by SQL readers)
 //   dead-letter/<YYYY-MM-DD>/<message id>.json, dead-letter-replayed/...        (parked messages)
 //   alarms/tenant=<tenant>/<raised at>-<alarm id>.json                          (integrity alarms)
 //   mirror-state/cursor.json, compaction-state/cursor.json,
@@ -18,6 +20,7 @@
 //   expired object take its place in the same partition under the tombstones- name of the same
 //   range and class (core/retention/tombstone.ts).
 import { z } from 'zod'
+import { zoneMapSchema } from './zone-map'
 
 export const ARCHIVE_PREFIX = 'events/'
 export const CHECKPOINT_PREFIX = 'checkpoints/'
@@ -29,6 +32,7 @@ export const MIRROR_STATE_KEY = 'mirror-state/cursor.json'
 export const COMPACTION_STATE_KEY = 'compaction-state/cursor.json'
 export const EVENT_IDS_BACKFILL_STATE_KEY = 'event-ids-backfill-state/cursor.json'
 export const RETENTION_STATE_KEY = 'retention-state/cursor.json'
+export const ZONE_MAP_PREFIX = 'zone-maps/'
 /** What the S3 mirror copies (and what an archive copy for the verifier or DuckDB holds). */
 export const MIRRORED_PREFIXES = [ARCHIVE_PREFIX, CHECKPOINT_PREFIX, MANIFEST_PREFIX]
 
@@ -134,6 +138,16 @@ export function parseCheckpointName(name: string): { seq: number; compactTime: s
   return m ? { seq: Number(m[1]), compactTime: m[2]! } : null
 }
 
+/** Where the zone maps of a partition's events objects are. */
+export function zoneMapPartitionPrefix(tenant: string, dt: string): string {
+  return `${ZONE_MAP_PREFIX}tenant=${encodeURIComponent(tenant)}/dt=${dt}/`
+}
+
+/** The zone map of an events object: same partition and name under zone-maps/, `.zone.json`. */
+export function zoneMapKey(eventsKey: string): string {
+  return `${ZONE_MAP_PREFIX}${eventsKey.slice(ARCHIVE_PREFIX.length).replace(/\.ndjson\.gz$/, '')}.zone.json`
+}
+
 export function manifestKey(tenant: string, dt: string): string {
   return `${MANIFEST_PREFIX}tenant=${encodeURIComponent(tenant)}/dt=${dt}.json`
 }
@@ -145,6 +159,8 @@ export const manifestFileSchema = z.object({
   sha256: z.string(),
   first_seq: z.number(),
   last_seq: z.number(),
+  /** The file's zone map (core/archive/zone-map.ts); absent in older manifests and for large maps. */
+  zone: zoneMapSchema.optional(),
 })
 /** A compaction manifest (core/archive/compaction.ts states its invariants and read rule). */
 export const manifestSchema = z.object({

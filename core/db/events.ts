@@ -87,8 +87,10 @@ function chunkByBytes(items: string[]): string[][] {
 }
 
 /**
- * Each column of `events` but `body`, and the stored event's field it copies: the insert below
- * fills them from the body, and the integrity monitor (cron/monitor.ts) checks them against it.
+ * Each column of `events` but `body`, and the stored event's field it holds. The key columns
+ * (tenant, occurred_at, id) are filled from the body by the insert below; the others are generated
+ * from the stored content (migrations/0011). The integrity monitor (cron/monitor.ts) checks every
+ * one of them against the body.
  */
 export const EVENT_COLUMNS = [
   ['tenant', ['tenant']],
@@ -110,10 +112,22 @@ export const EVENT_COLUMNS = [
   ['hash', ['hash']],
 ] as const
 
+/**
+ * True in SQL when the line `v` is in the chained layout (core/integrity/chain.ts, chainedLine):
+ * `{"hash":"<64 hex>","prev_hash":"<64 hex>",` and the content's members. Such a line is stored as
+ * its two hashes (32 + 32 bytes) and its content; `body` rebuilds it byte for byte.
+ */
+export const chainedLayoutSql = (v: string) =>
+  `(substr(${v}, 1, 9) = '{"hash":"' AND substr(${v}, 74, 15) = '","prev_hash":"' AND substr(${v}, 153, 2) = '",'` +
+  ` AND length(${v}) >= 155 AND (substr(${v}, 10, 64) || substr(${v}, 89, 64)) NOT GLOB '*[^0-9a-f]*')`
+
+/** Inserts stored events given as one JSON array of their lines (the rows' key, chain hashes, content). */
 export const INSERT_EVENTS_SQL = `
-  INSERT INTO events (${EVENT_COLUMNS.map(([c]) => c).join(', ')}, body)
-  SELECT ${EVENT_COLUMNS.map(([, path]) => `json_extract(value, '$.${path.join('.')}')`).join(', ')}, value
-  FROM json_each(?)`
+  INSERT INTO events (tenant, occurred_at, id, chain, content)
+  SELECT json_extract(value, '$.tenant'), json_extract(value, '$.occurred_at'), json_extract(value, '$.id'),
+    iif(chained, unhex(substr(value, 10, 64) || substr(value, 89, 64)), NULL),
+    iif(chained, '{' || substr(value, 155), value)
+  FROM (SELECT value, ${chainedLayoutSql('value')} AS chained FROM json_each(?))`
 
 /** A column's value as the body states it (SQL NULL for a field the body lacks). */
 export function columnValueOf(body: Record<string, unknown>, path: readonly string[]): unknown {

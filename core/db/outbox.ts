@@ -51,10 +51,14 @@ export function groupRun(tenant: string, stored: readonly StoredEvent[]): RunGro
   return [...groups.values()]
 }
 
-/** One outbox row per archive object of a committed run (groupRun). */
-export function segmentsFor(tenant: string, stored: StoredEvent[]): SegmentRow[] {
+/**
+ * One outbox row per (day, class) group of a committed run (groupRun), with its lines' bytes; the
+ * segment writer (core/archive/segment-writer.ts) joins a day's pending rows into one object.
+ */
+export function segmentsFor(tenant: string, stored: StoredEvent[], lines?: readonly string[]): SegmentRow[] {
   const now = new Date().toISOString()
   return groupRun(tenant, stored).map((g) => ({
+    bytes: lines ? g.indexes.reduce((n, i) => n + lines[i]!.length + 1, 0) : 0,
     tenant,
     dt: g.dt,
     firstSeq: g.first,

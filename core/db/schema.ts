@@ -4,30 +4,69 @@
 // Every index on `events` costs one written row per event, so each one must serve a
 // documented query pattern (see README "Search").
 import { sql } from 'drizzle-orm'
-import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import {
+  blob,
+  check,
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/sqlite-core'
+
+/** A column computed from the stored content when read (VIRTUAL: stored only in the indexes that use it). */
+const fromContent = (path: string) => sql.raw(`json_extract(content, '$.${path}')`)
 
 export const events = sqliteTable(
   'events',
   {
+    // Stored: the key, the chain hashes and the content (migrations/0011). A row is then at most
+    // about the stored line's length, which keeps a typical event inside its 4 KiB leaf page.
     tenant: text('tenant').notNull(),
-    seq: integer('seq').notNull(),
-    id: text('id').notNull(),
     occurredAt: text('occurred_at').notNull(),
-    receivedAt: text('received_at').notNull(),
-    action: text('action').notNull(),
-    actorType: text('actor_type').notNull(),
-    actorId: text('actor_id').notNull(),
-    targetType: text('target_type').notNull(),
-    targetId: text('target_id').notNull(),
-    parentType: text('parent_type'),
-    parentId: text('parent_id'),
-    source: text('source'),
-    outcome: text('outcome').notNull(),
-    correlationId: text('correlation_id'),
-    ip: text('ip'),
-    hash: text('hash').notNull(),
-    /** The whole stored event as JSON (core/ingest/stored-event.ts). */
-    body: text('body').notNull(),
+    id: text('id').notNull(),
+    /** The line's chain hash and previous hash, 32 + 32 bytes; null for a line not in the chained layout. */
+    chain: blob('chain', { mode: 'buffer' }),
+    /**
+     * The canonical content the leaf hash is over: the line after its chain hashes, with its `{`
+     * (core/integrity/chain.ts); the whole line when chain is null.
+     */
+    content: text('content').notNull(),
+    /** The whole stored event as JSON (core/ingest/stored-event.ts), rebuilt byte for byte. */
+    body: text('body')
+      .notNull()
+      .generatedAlwaysAs(
+        sql.raw(
+          `iif(chain IS NULL, content, '{"hash":"' || lower(hex(substr(chain, 1, 32))) || '","prev_hash":"' || lower(hex(substr(chain, 33, 32))) || '",' || substr(content, 2))`,
+        ),
+        { mode: 'virtual' },
+      ),
+    hash: text('hash')
+      .notNull()
+      .generatedAlwaysAs(
+        sql.raw(`iif(chain IS NULL, json_extract(content, '$.hash'), lower(hex(substr(chain, 1, 32))))`),
+        { mode: 'virtual' },
+      ),
+    seq: integer('seq').notNull().generatedAlwaysAs(fromContent('seq'), { mode: 'virtual' }),
+    receivedAt: text('received_at')
+      .notNull()
+      .generatedAlwaysAs(fromContent('received_at'), { mode: 'virtual' }),
+    action: text('action').notNull().generatedAlwaysAs(fromContent('action'), { mode: 'virtual' }),
+    actorType: text('actor_type').notNull().generatedAlwaysAs(fromContent('actor.type'), { mode: 'virtual' }),
+    actorId: text('actor_id').notNull().generatedAlwaysAs(fromContent('actor.id'), { mode: 'virtual' }),
+    targetType: text('target_type')
+      .notNull()
+      .generatedAlwaysAs(fromContent('target.type'), { mode: 'virtual' }),
+    targetId: text('target_id').notNull().generatedAlwaysAs(fromContent('target.id'), { mode: 'virtual' }),
+    parentType: text('parent_type').generatedAlwaysAs(fromContent('parent.type'), { mode: 'virtual' }),
+    parentId: text('parent_id').generatedAlwaysAs(fromContent('parent.id'), { mode: 'virtual' }),
+    source: text('source').generatedAlwaysAs(fromContent('source'), { mode: 'virtual' }),
+    outcome: text('outcome').notNull().generatedAlwaysAs(fromContent('outcome.status'), { mode: 'virtual' }),
+    correlationId: text('correlation_id').generatedAlwaysAs(fromContent('context.correlation_id'), {
+      mode: 'virtual',
+    }),
+    ip: text('ip').generatedAlwaysAs(fromContent('context.ip'), { mode: 'virtual' }),
   },
   (t) => [
     // (tenant, occurred_at, id) is the table itself (WITHOUT ROWID, migrations/0003): it is the
@@ -182,9 +221,12 @@ export const archiveSegments = sqliteTable(
     lastSeq: integer('last_seq').notNull(),
     objectKey: text('object_key').notNull(),
     eventCount: integer('event_count').notNull(),
-    status: text('status', { enum: ['pending', 'written'] }).notNull(),
+    /** pending: in D1 only; closing: being written as object_key (a crash leaves it to redo); written. */
+    status: text('status', { enum: ['pending', 'closing', 'written'] }).notNull(),
     createdAt: text('created_at').notNull(),
     writtenAt: text('written_at'),
+    /** Bytes of the segment's NDJSON lines (migrations/0010; 0 in rows from before). */
+    bytes: integer('bytes').notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.tenant, t.dt, t.firstSeq] }),
@@ -285,3 +327,19 @@ export const subjectKeys = sqliteTable(
     uniqueIndex('subject_keys_active').on(t.tenant, t.subject).where(sql`${t.erasedAt} IS NULL`),
   ],
 )
+
+/**
+ * The shard map (core/db/shards.ts; migrations/0009, WITHOUT ROWID), read in the directory (the
+ * first database of D1_SHARDS): the shard that holds each tenant, and a move in progress.
+ */
+export const tenantShards = sqliteTable('tenant_shards', {
+  tenant: text('tenant').primaryKey(),
+  shard: text('shard').notNull(),
+  movingTo: text('moving_to'),
+  moveState: text('move_state', { enum: ['frozen', 'copying', 'switched'] }),
+  /** JSON: the move's progress, so an interrupted move resumes where it stopped. */
+  moveCursor: text('move_cursor'),
+  oldShard: text('old_shard'),
+  assignedAt: text('assigned_at').notNull(),
+  updatedAt: text('updated_at').notNull(),
+})

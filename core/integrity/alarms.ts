@@ -10,7 +10,8 @@
 import { createHash } from 'node:crypto'
 import { alarmKey } from '../archive/layout'
 import { type AlarmRow, acknowledgeAlarm, getAlarm, insertAlarms } from '../db/alarms'
-import { database } from '../db/client'
+import type { Db } from '../db/client'
+import { shards, tenantWriteDb } from '../db/shards'
 import type { Env } from '../env'
 import { conflict, notFound } from '../errors'
 import { recordServiceEvents } from '../ingest/service-events'
@@ -70,7 +71,6 @@ function alarmId(f: Finding): string {
 /** Stores, publishes, logs and records the findings not raised before; returns the new alarms. */
 export async function raiseAlarms(env: Env, findings: Finding[], cause = 'monitor'): Promise<AlarmView[]> {
   if (findings.length === 0) return []
-  const db = database(env.DB)
   const now = new Date().toISOString()
   const rows = findings.map((f) => ({
     id: alarmId(f),
@@ -86,7 +86,15 @@ export async function raiseAlarms(env: Env, findings: Finding[], cause = 'monito
     acknowledgedBy: null,
     ackNote: null,
   }))
-  const fresh = await insertAlarms(db, rows)
+  const fresh = new Set<string>()
+  for (const tenant of new Set(rows.map((r) => r.tenant))) {
+    const db = await tenantWriteDb(env, tenant)
+    for (const id of await insertAlarms(
+      db,
+      rows.filter((r) => r.tenant === tenant),
+    ))
+      fresh.add(id)
+  }
   const raised = rows.filter((r) => fresh.has(r.id)).map(alarmView)
   const byTenant = new Map<string, AlarmView[]>()
   for (const a of raised) {
@@ -118,9 +126,20 @@ export async function acknowledge(
   env: Env,
   o: { id: string; tenant: string | undefined; by: string; note?: string; requestId: string },
 ): Promise<AlarmView> {
-  const db = database(env.DB)
-  const alarm = await getAlarm(db, o.id)
-  if (!alarm || (o.tenant !== undefined && alarm.tenant !== o.tenant)) throw notFound(`No alarm "${o.id}".`)
+  // A tenant's alarm is on its shard; the operator's may be on any.
+  let db: Db | undefined
+  let alarm: AlarmRow | undefined
+  for (const candidate of o.tenant !== undefined
+    ? [await tenantWriteDb(env, o.tenant)]
+    : shards(env).map((s) => s.db)) {
+    alarm = await getAlarm(candidate, o.id)
+    if (alarm) {
+      db = candidate
+      break
+    }
+  }
+  if (!alarm || !db || (o.tenant !== undefined && alarm.tenant !== o.tenant))
+    throw notFound(`No alarm "${o.id}".`)
   const at = new Date().toISOString()
   if (!(await acknowledgeAlarm(db, o.id, o.by, o.note ?? null, at)))
     throw conflict(`Alarm "${o.id}" was acknowledged already, at ${alarm.acknowledgedAt}.`)

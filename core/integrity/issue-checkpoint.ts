@@ -4,8 +4,9 @@
 // when none covers a newer event yet.
 import { checkpointObjectKey } from '../archive/layout'
 import { insertCheckpoint } from '../db/checkpoints'
-import { database } from '../db/client'
+import type { Db } from '../db/client'
 import { getChainHead } from '../db/events'
+import { tenantWriteDb } from '../db/shards'
 import type { Env } from '../env'
 import { type SignedCheckpoint, signCheckpoint } from './checkpoint'
 import { frontierRoot } from './merkle'
@@ -15,8 +16,9 @@ export async function keyRing(env: Env) {
   return loadKeyRing(env.SIGNING_KEYS)
 }
 
-export async function issueCheckpoint(env: Env, tenant: string): Promise<SignedCheckpoint | null> {
-  const db = database(env.DB)
+/** Signs the tenant's head; `db` is the tenant's shard (default: looked up, refused mid-move). */
+export async function issueCheckpoint(env: Env, tenant: string, db?: Db): Promise<SignedCheckpoint | null> {
+  db ??= await tenantWriteDb(env, tenant)
   const head = await getChainHead(db, tenant)
   if (!head) return null
   const time = new Date().toISOString()

@@ -11,7 +11,13 @@ import type { PrivacyPath, TenantPolicy } from './policy'
 import { hashValue, isProtected, sealFields } from './protected-value'
 import { activeDataKeys } from './subject-keys'
 
-export type PrivacyContext = { db: Db; ring: PiiKeyRing | undefined; policy: TenantPolicy }
+/** `db`: the tenant's shard, resolved only when a subject key has to be read or created. */
+export type PrivacyContext = {
+  db: () => Promise<Db>
+  writeDb: () => Promise<Db>
+  ring: PiiKeyRing | undefined
+  policy: TenantPolicy
+}
 
 /**
  * Refuses plaintext that would read as a protected value (hmac:v1:..., sealed:v1:...) in a
@@ -49,10 +55,11 @@ export async function protectEvents(
   const dataKeys =
     sealSubjects.length > 0
       ? await activeDataKeys(
-          ctx.db,
+          await ctx.db(),
           ring,
           tenant,
           sealSubjects.map((e) => e.actor.id),
+          ctx.writeDb,
         )
       : new Map()
   return Promise.all(

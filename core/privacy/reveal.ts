@@ -13,7 +13,7 @@ import type { PrivacyPath } from './policy'
 import { ERASED_MASK, openValue, SEALED_MASK, sealedAd, sealedKeyId } from './protected-value'
 import { dataKeyRef, dataKeysFor } from './subject-keys'
 
-export type Reader = { db: Db; ring: PiiKeyRing | undefined; tenant: string; piiRead: boolean }
+export type Reader = { db: () => Promise<Db>; ring: PiiKeyRing | undefined; tenant: string; piiRead: boolean }
 
 /** The events as `reader` may see them (same order; events without sealed values unchanged). */
 export async function revealEvents<T extends StoredEvent>(reader: Reader, events: T[]): Promise<T[]> {
@@ -26,7 +26,7 @@ export async function revealEvents<T extends StoredEvent>(reader: Reader, events
   if (sealed.every((s) => s.length === 0)) return events
   const refs = events.flatMap((e, i) => sealed[i]!.map((s) => ({ subject: e.actor.id, keyId: s.keyId })))
   const ring = reader.piiRead ? requireRing(reader.ring) : undefined
-  const keys = await dataKeysFor(reader.db, ring, reader.tenant, refs)
+  const keys = await dataKeysFor(await reader.db(), ring, reader.tenant, refs)
   return Promise.all(
     events.map(async (e, i) => {
       const fields = sealed[i]!

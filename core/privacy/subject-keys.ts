@@ -98,6 +98,8 @@ export async function activeDataKeys(
   ring: PiiKeyRing,
   tenant: string,
   subjects: string[],
+  /** Where a new key is written (default `db`): the tenant's shard, refused while it moves. */
+  writeDb?: () => Promise<Db>,
 ): Promise<Map<string, DataKey>> {
   const now = Date.now()
   const out = new Map<string, DataKey>()
@@ -111,7 +113,7 @@ export async function activeDataKeys(
     else misses.push(s)
   }
   if (misses.length > 0) {
-    const loading = loadActiveKeys(db, ring, tenant, misses, now)
+    const loading = loadActiveKeys(db, ring, tenant, misses, now, writeDb)
     for (const s of misses) {
       const k = subjectKey(tenant, s)
       const one = loading.then((m) => m.get(s)!)
@@ -140,6 +142,7 @@ async function loadActiveKeys(
   tenant: string,
   misses: string[],
   now: number,
+  writeDb?: () => Promise<Db>,
 ): Promise<Map<string, DataKey>> {
   const out = new Map<string, DataKey>()
   const live = (rows: SubjectKeyRow[]) =>
@@ -155,8 +158,9 @@ async function loadActiveKeys(
         return { tenant, subject, keyId, createdAt, ...(await wrap(ring, tenant, subject, keyId, raw)) }
       }),
     )
-    await insertKeysIfAbsent(db, candidates)
-    rows = live(await keysOfSubjects(db, tenant, misses))
+    const w = writeDb ? await writeDb() : db
+    await insertKeysIfAbsent(w, candidates)
+    rows = live(await keysOfSubjects(w, tenant, misses))
   }
   for (const s of misses) {
     const row = rows.get(s)

@@ -8,6 +8,7 @@
 import { readPartition } from '../archive/archive-reader'
 import { tenantArchivePrefix } from '../archive/layout'
 import { listDirs } from '../archive/r2'
+import { zoneQuery } from '../archive/zone-map'
 import type { Db } from '../db/client'
 import { type PageKey, searchEvents } from '../db/search'
 import type { StoredEvent } from '../ingest/stored-event'
@@ -86,7 +87,11 @@ export async function searchHistory(
   let lastWithRows: typeof current
   for (const day of days) {
     if (events.length + older.length > limit || read >= budget) break
-    const all = o.keptDays?.get(day) ?? (await readPartition(bucket, tenant, day))
+    // Objects the zone maps rule out for this page are not read: later pages of the same search
+    // (older page keys) rule out at least as many, so what keptDays keeps still serves them.
+    const all =
+      o.keptDays?.get(day) ??
+      (await readPartition(bucket, tenant, day, zoneQuery(f, { cutoff: o.cutoff, after })))
     const rows = all.filter((e) => e.occurred_at < o.cutoff && matchesFilters(e, f, after))
     if (current?.rows) lastWithRows = current
     current = { day, events: all, rows: rows.length }

@@ -21,6 +21,11 @@ export type DeployConfig = {
 }
 
 export const UNSET_DATABASE_ID = '00000000-0000-0000-0000-000000000000'
+/**
+ * A placeholder id: all zeros but for the last digits, which tell the shards apart locally (the
+ * local D1 of each binding is kept by its id, so two bindings need two ids before deployment).
+ */
+export const isUnsetDatabaseId = (id: string) => /^00000000-0000-0000-0000-0{8}[0-9]{4}$/.test(id)
 /** The archive bucket's notifications go to this consumer queue (queue-consumer/archive-notifications.ts). */
 export const ARCHIVE_NOTIFICATION_QUEUE = 'audit-archive-notifications'
 export const ARCHIVE_BINDING = 'ARCHIVE'
@@ -139,7 +144,7 @@ export async function runDeploy(o: DeployOptions): Promise<Step[]> {
   d1List = o.config.d1.length > 0 ? await listD1() : []
   for (const db of o.config.d1) {
     const resource = `${db.name} (${db.binding})`
-    const configured = db.id && db.id !== UNSET_DATABASE_ID ? db.id : undefined
+    const configured = db.id && !isUnsetDatabaseId(db.id) ? db.id : undefined
     let found = d1List?.find((d) => d.name === db.name)
     if (d1List === undefined) {
       add({

@@ -111,3 +111,10 @@ export function startLocalCron({
 function nextOf(job: Cron): string {
   return job.nextRun()?.toISOString() ?? 'never'
 }
+
+/** The D1 bindings of the config: the tenant shards, each migrated by `npm start` and the benches. */
+export function configuredD1Bindings(configPath = 'wrangler.toml'): string[] {
+  return (unstable_readConfig({ config: configPath }).d1_databases ?? []).map(
+    (d: { binding: string }) => d.binding,
+  )
+}

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN_TOKEN, d1File, mintKey, startWorker } from '../../bench/lib/worker-server'
+import { ADMIN_TOKEN, d1FileOf, mintKey, startWorker } from '../../bench/lib/worker-server'
 import { buildConsole } from '../../scripts/build-console'
 import { expectAccessible, launch, newPage, screenshot, signIn } from '../support/console-browser'
 
@@ -483,9 +483,11 @@ describe('the console', () => {
     expect(
       await page.locator('table', { hasText: 'Published public keys' }).locator('tbody tr').count(),
     ).toBe(1)
-    // An edited search column: the monitor finds that it no longer matches the event's body.
-    const db = new Database(d1File(worker.state))
-    db.prepare(`UPDATE events SET actor_id = 'u_hidden' WHERE tenant = ? AND id = 'a-2'`).run(tenant)
+    // An edited key column: the monitor finds that it no longer matches the event's body.
+    const db = new Database(await d1FileOf(worker.state, tenant))
+    db.prepare(
+      `UPDATE events SET occurred_at = '2020-01-01T00:00:00.000Z' WHERE tenant = ? AND id = 'a-2'`,
+    ).run(tenant)
     db.close()
     for (let i = 0; i < 5; i++) {
       await tick()

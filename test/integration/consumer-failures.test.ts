@@ -1,12 +1,21 @@
 import { createExecutionContext, createMessageBatch, env, getQueueResult, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { tenantShard } from '../../core/db/shards'
 import type { Env } from '../../core/env'
 import { uuidv7 } from '../../core/ids'
 import type { ValidEvent } from '../../core/ingest/event-schema'
 import { packMessages } from '../../core/ingest/queue-message'
 import { type PendingEvent, toPendingEvent } from '../../core/ingest/stored-event'
 import worker from '../../index'
-import { archivedLines, BASE, event, TEST_ADMIN_TOKEN, uniqueTenant, waitForEvents } from './helpers'
+import {
+  archivedLines,
+  BASE,
+  event,
+  TEST_ADMIN_TOKEN,
+  tenantD1,
+  uniqueTenant,
+  waitForEvents,
+} from './helpers'
 
 function pendingEvents(tenant: string, n: number, day = '2026-03-04'): PendingEvent[] {
   // One receipt time for the whole request, as at the edge: events received at different
@@ -58,17 +67,17 @@ function failingFirst<T extends object>(target: T, method: string, n: number, me
   })
 }
 
-/** env with R2 puts (or the D1 batch) failing the first `n` times. */
-function failing(what: 'r2' | 'd1', n: number): Env {
-  return what === 'r2'
-    ? { ...env, ARCHIVE: failingFirst(env.ARCHIVE, 'put', n, 'R2 unavailable (injected)') }
-    : { ...env, DB: failingFirst(env.DB, 'batch', n, 'D1_ERROR: storage unavailable (injected)') }
+/** env with R2 puts (or the D1 batch of the tenant's shard) failing the first `n` times. */
+async function failing(what: 'r2' | 'd1', n: number, tenant: string): Promise<Env> {
+  if (what === 'r2')
+    return { ...env, ARCHIVE: failingFirst(env.ARCHIVE, 'put', n, 'R2 unavailable (injected)') }
+  const { name, d1 } = await tenantShard(env, tenant)
+  return { ...env, [name]: failingFirst(d1, 'batch', n, 'D1_ERROR: storage unavailable (injected)') }
 }
 
 async function d1Count(tenant: string) {
-  const r = await env.DB.prepare(
-    'SELECT count(*) AS n, count(DISTINCT id) AS d, max(seq) AS m FROM events WHERE tenant = ?',
-  )
+  const r = await (await tenantD1(tenant))
+    .prepare('SELECT count(*) AS n, count(DISTINCT id) AS d, max(seq) AS m FROM events WHERE tenant = ?')
     .bind(tenant)
     .first<{ n: number; d: number; m: number }>()
   return r!
@@ -78,7 +87,7 @@ describe('queue consumer under failure', () => {
   it('retries when R2 fails after the D1 commit; the redelivery archives each event exactly once', async () => {
     const tenant = uniqueTenant('r2fail')
     const msgs = messagesFor(tenant, pendingEvents(tenant, 250))
-    const first = await deliver(failing('r2', 1), 'audit-events', msgs)
+    const first = await deliver(await failing('r2', 1, tenant), 'audit-events', msgs)
     expect(first.retryMessages.length).toBe(msgs.length)
     expect(first.explicitAcks).toEqual([])
     expect((await d1Count(tenant)).n).toBe(250)
@@ -95,7 +104,7 @@ describe('queue consumer under failure', () => {
   it('retries when the D1 transaction fails; nothing is half-written and the retry stores all', async () => {
     const tenant = uniqueTenant('d1fail')
     const msgs = messagesFor(tenant, pendingEvents(tenant, 120))
-    const first = await deliver(failing('d1', 1), 'audit-events', msgs)
+    const first = await deliver(await failing('d1', 1, tenant), 'audit-events', msgs)
     expect(first.retryMessages.length).toBe(msgs.length)
     expect((await d1Count(tenant)).n).toBe(0)
     const second = await deliver(env, 'audit-events', msgs, 2)
@@ -126,7 +135,10 @@ describe('queue consumer under failure', () => {
     expect(stored.d).toBe(200)
     expect(stored.m).toBe(200)
     const chain = (
-      await env.DB.prepare('SELECT seq, body FROM events WHERE tenant = ? ORDER BY seq')
+      await (
+        await tenantD1(tenant)
+      )
+        .prepare('SELECT seq, body FROM events WHERE tenant = ? ORDER BY seq')
         .bind(tenant)
         .all<{ seq: number; body: string }>()
     ).results.map((r) => JSON.parse(r.body) as { seq: number; hash: string; prev_hash: string })
@@ -150,7 +162,12 @@ describe('dead letters', () => {
 
     const tenant = uniqueTenant('exhausted')
     const msgs = messagesFor(tenant, pendingEvents(tenant, 3))
-    const last = await deliver({ ...failing('r2', 100), DEAD_LETTER_QUEUE: dlq }, 'audit-events', msgs, 5)
+    const last = await deliver(
+      { ...(await failing('r2', 100, tenant)), DEAD_LETTER_QUEUE: dlq },
+      'audit-events',
+      msgs,
+      5,
+    )
     expect(last.explicitAcks.length).toBe(1)
     expect(sent[1]).toMatchObject({
       dead_letter: 1,
@@ -204,7 +221,7 @@ describe('optimistic chain head', () => {
     const { commitEvents, getChainHead, isWriteConflict } = await import('../../core/db/events')
     const { appendToChain, GENESIS_HASH } = await import('../../core/integrity/chain')
     const tenant = uniqueTenant('race')
-    const db = database(env.DB)
+    const db = database(await tenantD1(tenant))
     const [a, b, c] = pendingEvents(tenant, 3)
     const genesis = { seq: 0, hash: GENESIS_HASH }
     const r1 = await appendToChain(genesis, [a!])

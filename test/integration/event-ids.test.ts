@@ -8,6 +8,7 @@ import { gunzipLines, gzipLines, listAll } from '../../core/archive/r2'
 import { database } from '../../core/db/client'
 import { findExistingIds } from '../../core/db/events'
 import { unrecordedConflicts } from '../../core/db/id-conflicts'
+import { forEachShard, tenantDbs } from '../../core/db/shards'
 import type { Env } from '../../core/env'
 import { contentHash } from '../../core/ingest/content-hash'
 import type { ValidEvent } from '../../core/ingest/event-schema'
@@ -21,19 +22,34 @@ import { backfillEventIds } from '../../cron/event-ids-backfill'
 import { enforceRetention } from '../../cron/retention'
 import worker from '../../index'
 import { checkProof } from '../../verifier/check-proof'
-import { archivedLines, BASE, event, expectProblem, mintKey, post, tick, uniqueTenant } from './helpers'
+import {
+  archivedLines,
+  BASE,
+  event,
+  expectProblem,
+  mintKey,
+  post,
+  tenantD1,
+  tenantDbOf,
+  tick,
+  uniqueTenant,
+} from './helpers'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** Releases from D1 every archived day before February 2026, of every tenant. */
+/** Releases from D1 every archived day before February 2026, of every tenant, on every shard. */
 async function releaseOldDays() {
-  const { held } = await enforceRetention(database(env.DB), env, '2026-02-01T00:00:00.000Z', 10_000)
-  expect(held).toEqual([])
+  const runs = await forEachShard(env, ({ db }, owns) =>
+    enforceRetention(db, env, '2026-02-01T00:00:00.000Z', 10_000, owns),
+  )
+  expect(runs.flatMap((r) => r.result.held)).toEqual([])
 }
 
-async function count(sql: string, ...params: unknown[]) {
-  const row = await env.DB.prepare(sql)
-    .bind(...params)
+/** A count on the tenant's shard; the tenant is the statement's first parameter. */
+async function count(sql: string, tenant: string, ...params: unknown[]) {
+  const row = await (await tenantD1(tenant))
+    .prepare(sql)
+    .bind(tenant, ...params)
     .first<{ n: number }>()
   return row?.n ?? 0
 }
@@ -59,7 +75,7 @@ async function waitFor(what: string, test: () => Promise<boolean>, timeoutMs = 1
 /** Until the tenant has stored `ids` and every archive segment of it is written. */
 async function settled(tenant: string, ids: string[]) {
   await waitFor(`${ids.join(',')} stored and archived`, async () => {
-    const found = await findExistingIds(database(env.DB), tenant, ids)
+    const found = await findExistingIds(await tenantDbOf(tenant), tenant, ids)
     const pending = await count(
       "SELECT count(*) AS n FROM archive_segments WHERE tenant = ? AND status = 'pending'",
       tenant,
@@ -134,7 +150,7 @@ describe('idempotency at any age', () => {
     expect((await post(key, { events: [a, b] })).status).toBe(202)
     await settled(tenant, ['old-1', 'old-2'])
     // Read without the API here: a read through it records an audit_log.read event in the chain.
-    const before = (await readEventById(database(env.DB), env.ARCHIVE, tenant, 'old-1')).event
+    const before = (await readEventById(await tenantDbOf(tenant), env.ARCHIVE, tenant, 'old-1')).event
 
     await releaseOldDays()
     expect(await hotRows(tenant)).toBe(0)
@@ -154,7 +170,8 @@ describe('idempotency at any age', () => {
     expect(replay.explicitAcks).toHaveLength(1)
 
     expect(await storedIds(tenant)).toBe(3)
-    const head = await env.DB.prepare('SELECT seq FROM chain_heads WHERE tenant = ?')
+    const head = await (await tenantD1(tenant))
+      .prepare('SELECT seq FROM chain_heads WHERE tenant = ?')
       .bind(tenant)
       .first<{ seq: number }>()
     expect(head?.seq).toBe(3)
@@ -163,7 +180,7 @@ describe('idempotency at any age', () => {
     expect(lines.map((l) => l.seq).sort()).toEqual([1, 2, 3])
     // Identical retries are not conflicts.
     expect(await conflictRows(tenant, 'old-1')).toBe(0)
-    const after = await readEventById(database(env.DB), env.ARCHIVE, tenant, 'old-1')
+    const after = await readEventById(await tenantDbOf(tenant), env.ARCHIVE, tenant, 'old-1')
     expect(after.from).toBe('archive')
     expect(after.event).toEqual(before)
   })
@@ -178,34 +195,38 @@ describe('the lookup backfilled from the archive', () => {
     await releaseOldDays()
     // As before migrations/0003: the released day's ids are only in the archive, and a copy of one
     // of them posted then was stored a second time.
-    await env.DB.prepare('DELETE FROM event_ids WHERE tenant = ?').bind(tenant).run()
+    await (await tenantD1(tenant)).prepare('DELETE FROM event_ids WHERE tenant = ?').bind(tenant).run()
     await deliver(env, [
       messageOf(tenant, [pending(tenant, { id: 'bf-1', occurred_at: one.occurred_at }, 'req-2')]),
     ])
-    expect((await findExistingIds(database(env.DB), tenant, ['bf-1'])).get('bf-1')?.seq).toBe(3)
+    expect((await findExistingIds(await tenantDbOf(tenant), tenant, ['bf-1'])).get('bf-1')?.seq).toBe(3)
 
     await env.ARCHIVE.delete(EVENT_IDS_BACKFILL_STATE_KEY)
     let done = false
     for (let i = 0; i < 200 && !done; i++)
-      done = (await backfillEventIds(database(env.DB), env.ARCHIVE, { maxObjects: 25 })).done
+      done = (await backfillEventIds(await tenantDbs(env), env.ARCHIVE, { maxObjects: 25 })).done
     expect(done).toBe(true)
-    const ids = await findExistingIds(database(env.DB), tenant, ['bf-1', 'bf-2'])
+    const ids = await findExistingIds(await tenantDbOf(tenant), tenant, ['bf-1', 'bf-2'])
     expect(Object.fromEntries(ids)).toEqual({
       'bf-1': { seq: 1, occurredAt: one.occurred_at, contentHash: contentHash(one) },
       'bf-2': { seq: 2, occurredAt: two.occurred_at, contentHash: contentHash(two) },
     })
-    const read = await readEventById(database(env.DB), env.ARCHIVE, tenant, 'bf-1')
+    const read = await readEventById(await tenantDbOf(tenant), env.ARCHIVE, tenant, 'bf-1')
     expect([read.from, read.event.seq]).toEqual(['archive', 1])
     // Recognised now: posted again, not stored again.
     await deliver(env, [
       messageOf(tenant, [pending(tenant, { id: 'bf-2', occurred_at: two.occurred_at }, 'req-3')]),
     ])
-    const head = await env.DB.prepare('SELECT seq FROM chain_heads WHERE tenant = ?')
+    const head = await (await tenantD1(tenant))
+      .prepare('SELECT seq FROM chain_heads WHERE tenant = ?')
       .bind(tenant)
       .first<{ seq: number }>()
     expect(head?.seq).toBe(3)
     // Finished for good: the next run reads nothing.
-    expect(await backfillEventIds(database(env.DB), env.ARCHIVE)).toMatchObject({ done: true, objects: 0 })
+    expect(await backfillEventIds(await tenantDbs(env), env.ARCHIVE)).toMatchObject({
+      done: true,
+      objects: 0,
+    })
   })
 })
 
@@ -229,12 +250,12 @@ describe('receipts at any age', () => {
     expect((await post(key, event({ id: 'rc-3', occurred_at: '2026-01-04T11:00:00Z' }))).status).toBe(202)
     await settled(tenant, ['rc-1', 'rc-2', 'rc-3'])
     const hot = await byId(key, 'rc-1')
-    const hotRead = await readEventById(database(env.DB), env.ARCHIVE, tenant, 'rc-1')
+    const hotRead = await readEventById(await tenantDbOf(tenant), env.ARCHIVE, tenant, 'rc-1')
     expect(hotRead.from).toBe('d1')
 
     await releaseOldDays()
     expect(await hotRows(tenant)).toBe(0)
-    const cold = await readEventById(database(env.DB), env.ARCHIVE, tenant, 'rc-1')
+    const cold = await readEventById(await tenantDbOf(tenant), env.ARCHIVE, tenant, 'rc-1')
     expect(cold.from).toBe('archive')
     expect(cold.line).toBe(hotRead.line)
     expect(await byId(key, 'rc-1')).toEqual(hot)
@@ -301,9 +322,10 @@ describe('receipts at any age', () => {
 
     // A hot row whose body was rewritten.
     expect((await byId(key, 'tp-hot')).seq).toBe(4)
-    await env.DB.prepare(
-      `UPDATE events SET body = replace(body, '"action":"user.role.updated"', '"action":"user.role.removed"') WHERE tenant = ? AND id = 'tp-hot'`,
-    )
+    await (await tenantD1(tenant))
+      .prepare(
+        `UPDATE events SET content = replace(content, '"action":"user.role.updated"', '"action":"user.role.removed"') WHERE tenant = ? AND id = 'tp-hot'`,
+      )
       .bind(tenant)
       .run()
     await expectProblem(await get(key, '/v1/events/tp-hot'), 500, /integrity check/)
@@ -390,9 +412,12 @@ describe('id conflicts: the first stored copy wins, and a differing copy is neve
     expect((await byId(key, 'b-2')).target.id).toBe('c1')
     expect(await storedIds(tenant)).toBe(2)
     const rows = (
-      await env.DB.prepare(
-        'SELECT id, request_id, content_hash FROM id_conflicts WHERE tenant = ? ORDER BY id, request_id',
+      await (
+        await tenantD1(tenant)
       )
+        .prepare(
+          'SELECT id, request_id, content_hash FROM id_conflicts WHERE tenant = ? ORDER BY id, request_id',
+        )
         .bind(tenant)
         .all<{ id: string; request_id: string; content_hash: string }>()
     ).results
@@ -427,14 +452,18 @@ describe('id conflicts: the first stored copy wins, and a differing copy is neve
     const original = pending(tenant, { id: 'lg-1', occurred_at: '2026-01-06T10:00:00.000Z' }, 'req-1')
     expect((await deliver(env, [messageOf(tenant, [original])])).explicitAcks).toHaveLength(1)
     // As migrations/0003 backfills rows of events already stored.
-    await env.DB.prepare('UPDATE event_ids SET content_hash = NULL WHERE tenant = ?').bind(tenant).run()
+    await (await tenantD1(tenant))
+      .prepare('UPDATE event_ids SET content_hash = NULL WHERE tenant = ?')
+      .bind(tenant)
+      .run()
     await releaseOldDays()
     expect(await hotRows(tenant)).toBe(0)
 
     const retry = pending(tenant, { id: 'lg-1', occurred_at: '2026-01-06T10:00:00.000Z' }, 'req-2')
     expect((await deliver(env, [messageOf(tenant, [retry])])).explicitAcks).toHaveLength(1)
     expect(await conflictRows(tenant, 'lg-1')).toBe(0)
-    const row = await env.DB.prepare('SELECT content_hash FROM event_ids WHERE tenant = ? AND id = ?')
+    const row = await (await tenantD1(tenant))
+      .prepare('SELECT content_hash FROM event_ids WHERE tenant = ? AND id = ?')
       .bind(tenant, 'lg-1')
       .first<{ content_hash: string }>()
     expect(row?.content_hash).toBe(contentHash(original))
@@ -500,7 +529,8 @@ describe('cost and plans', () => {
       messageOf(tenant, [pending(tenant, { id: 'pl-1', occurred_at: '2026-01-07T00:00:00Z' })]),
     ])
     const seen: { sql: string; params: unknown[] }[] = []
-    const recording = new Proxy(env.DB, {
+    const shard = await tenantD1(tenant)
+    const recording = new Proxy(shard, {
       get(target, p) {
         if (p === 'prepare')
           return (query: string) => {
@@ -533,7 +563,8 @@ describe('cost and plans', () => {
     const queries = seen.filter((s) => /event_ids|id_conflicts|FROM events|DELETE FROM events/i.test(s.sql))
     expect(queries.length).toBeGreaterThanOrEqual(4)
     for (const q of queries) {
-      const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${q.sql}`)
+      const plan = await shard
+        .prepare(`EXPLAIN QUERY PLAN ${q.sql}`)
         .bind(...q.params)
         .all<{ detail: string }>()
       const details = plan.results.map((r) => r.detail)

@@ -8,6 +8,7 @@ import {
 import { expect } from 'vitest'
 import { database } from '../../core/db/client'
 import { ADMIN_TOKEN_ACTOR, insertKey, type Scope } from '../../core/db/keys'
+import { tenantShard } from '../../core/db/shards'
 import { randomToken } from '../../core/ids'
 import { secretHash } from '../../core/keys/api-keys'
 import worker from '../../index'
@@ -15,6 +16,19 @@ import { TEST_ADMIN_TOKEN } from '../constants'
 
 export const BASE = 'http://audit.test'
 export { TEST_ADMIN_TOKEN }
+
+/**
+ * The D1 binding of the tenant's shard (the local default runs two: DB and DB_1). A tenant that
+ * has stored nothing yet reads from the shard it would be assigned.
+ */
+export async function tenantD1(tenant: string): Promise<D1Database> {
+  return (await tenantShard(env, tenant)).d1
+}
+
+/** The drizzle handle of the tenant's shard. */
+export async function tenantDbOf(tenant: string) {
+  return (await tenantShard(env, tenant)).db
+}
 
 let tenantCounter = 0
 /** A tenant name unique to this test run, so tests never see each other's events. */
@@ -110,7 +124,8 @@ export async function expectProblem(res: Response, status: number, detailLike?: 
 export async function waitForEvents(tenant: string, n: number, timeoutMs = 15_000) {
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    const row = await env.DB.prepare('SELECT count(*) AS n FROM events WHERE tenant = ?')
+    const row = await (await tenantD1(tenant))
+      .prepare('SELECT count(*) AS n FROM events WHERE tenant = ?')
       .bind(tenant)
       .first<{ n: number }>()
     if ((row?.n ?? 0) >= n) return row!.n

@@ -1,6 +1,14 @@
-import { env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { archivedLines, event, mintKey, post, uniqueTenant, waitForArchived, waitForEvents } from './helpers'
+import {
+  archivedLines,
+  event,
+  mintKey,
+  post,
+  tenantD1,
+  uniqueTenant,
+  waitForArchived,
+  waitForEvents,
+} from './helpers'
 
 describe('ingest through the real queue into D1 and R2', () => {
   it('stores a single event and a batch, once each, in D1 and the archive', async () => {
@@ -35,7 +43,10 @@ describe('ingest through the real queue into D1 and R2', () => {
     for (const l of lines) expect(l.tenant).toBe(tenant)
 
     const seqs = (
-      await env.DB.prepare('SELECT seq FROM events WHERE tenant = ? ORDER BY seq')
+      await (
+        await tenantD1(tenant)
+      )
+        .prepare('SELECT seq FROM events WHERE tenant = ? ORDER BY seq')
         .bind(tenant)
         .all<{ seq: number }>()
     ).results.map((r) => r.seq)
@@ -48,7 +59,8 @@ describe('ingest through the real queue into D1 and R2', () => {
     const res = await post(key, event({ id: 'evt-enrich', occurred_at: '2026-02-01T01:30:00+02:00' }))
     const requestId = res.headers.get('x-request-id')
     await waitForEvents(tenant, 1)
-    const row = await env.DB.prepare('SELECT body FROM events WHERE tenant = ? AND id = ?')
+    const row = await (await tenantD1(tenant))
+      .prepare('SELECT body FROM events WHERE tenant = ? AND id = ?')
       .bind(tenant, 'evt-enrich')
       .first<{ body: string }>()
     const stored = JSON.parse(row!.body)
@@ -74,7 +86,8 @@ describe('ingest through the real queue into D1 and R2', () => {
     expect((await post(key, body)).status).toBe(202)
     await waitForEvents(tenant, 2)
     await new Promise((r) => setTimeout(r, 2500))
-    const n = await env.DB.prepare('SELECT count(*) AS n FROM events WHERE tenant = ?')
+    const n = await (await tenantD1(tenant))
+      .prepare('SELECT count(*) AS n FROM events WHERE tenant = ?')
       .bind(tenant)
       .first<{ n: number }>()
     expect(n?.n).toBe(2)
@@ -90,7 +103,8 @@ describe('ingest through the real queue into D1 and R2', () => {
     expect(res.status).toBe(400)
     expect((await post(ka.key, event({ id: 'shared-id' }))).status).toBe(202)
     await waitForEvents(a, 1)
-    const inB = await env.DB.prepare('SELECT count(*) AS n FROM events WHERE tenant = ?')
+    const inB = await (await tenantD1(b))
+      .prepare('SELECT count(*) AS n FROM events WHERE tenant = ?')
       .bind(b)
       .first<{ n: number }>()
     expect(inB?.n).toBe(0)

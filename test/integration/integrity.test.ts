@@ -16,7 +16,7 @@ import {
 } from '../../core/integrity/merkle'
 import { ingestTenantEvents } from '../../queue-consumer/event-batch'
 import { checkConsistency, checkProof } from '../../verifier/check-proof'
-import { BASE, mintKey, tick, uniqueTenant } from './helpers'
+import { BASE, mintKey, tenantD1, tick, uniqueTenant } from './helpers'
 import { seed } from './search-seed'
 
 describe('signed checkpoints and proofs', () => {
@@ -111,7 +111,10 @@ describe('signed checkpoints and proofs', () => {
       )
     }
     const rows = (
-      await env.DB.prepare('SELECT leaves, nodes FROM chain_leaves WHERE tenant = ? ORDER BY first_seq')
+      await (
+        await tenantD1(tenant)
+      )
+        .prepare('SELECT leaves, nodes FROM chain_leaves WHERE tenant = ? ORDER BY first_seq')
         .bind(tenant)
         .all<{ leaves: string; nodes: string | null }>()
     ).results
@@ -165,7 +168,10 @@ describe('signed checkpoints and proofs', () => {
     }
     await check()
     // Rows written before subtree roots were kept: the same proofs, from leaves.
-    await env.DB.prepare('UPDATE chain_leaves SET nodes = NULL WHERE tenant = ?').bind(tenant).run()
+    await (await tenantD1(tenant))
+      .prepare('UPDATE chain_leaves SET nodes = NULL WHERE tenant = ?')
+      .bind(tenant)
+      .run()
     await check()
   })
 
@@ -257,7 +263,12 @@ describe('signed checkpoints and proofs', () => {
       Array.from({ length: 10 }, (_, i) => deliverUntilStored(all.slice(i * 10, i * 10 + 30))),
     )
     const rows = (
-      await env.DB.prepare('SELECT body FROM events WHERE tenant = ?').bind(tenant).all<{ body: string }>()
+      await (
+        await tenantD1(tenant)
+      )
+        .prepare('SELECT body FROM events WHERE tenant = ?')
+        .bind(tenant)
+        .all<{ body: string }>()
     ).results.map((r) => JSON.parse(r.body) as Record<string, unknown> & { seq: number; hash: string })
     rows.sort((a, b) => a.seq - b.seq)
     expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1))

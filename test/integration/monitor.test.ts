@@ -3,7 +3,7 @@
 // tampered row is never served as genuine.
 import { env, SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { BASE, mintKey, TEST_ADMIN_TOKEN, tick, uniqueTenant } from './helpers'
+import { BASE, mintKey, TEST_ADMIN_TOKEN, tenantD1, tick, uniqueTenant } from './helpers'
 import { seed } from './search-seed'
 
 type Status = {
@@ -44,8 +44,10 @@ async function cleanTenant(prefix: string) {
   return { tenant, key }
 }
 
-const sql = (q: string, ...args: unknown[]) =>
-  env.DB.prepare(q)
+/** Runs a statement on the tenant's shard. */
+const sql = async (tenant: string, q: string, ...args: unknown[]) =>
+  (await tenantD1(tenant))
+    .prepare(q)
     .bind(...args)
     .run()
 
@@ -53,7 +55,8 @@ describe('integrity monitor', () => {
   it('raises an alarm for an edited body, and the edited event is never served as genuine', async () => {
     const { tenant, key } = await cleanTenant('mon-body')
     await sql(
-      `UPDATE events SET body = replace(body, '"u_3"', '"u_x"') WHERE tenant = ? AND id = 'm-3'`,
+      tenant,
+      `UPDATE events SET content = replace(content, '"u_3"', '"u_x"') WHERE tenant = ? AND id = 'm-3'`,
       tenant,
     )
     await tick()
@@ -78,19 +81,28 @@ describe('integrity monitor', () => {
     expect(((await one.json()) as { type: string }).type).toMatch(/integrity_violation$/)
   })
 
-  it('raises an alarm for an edited indexed column (which would hide the event from searches)', async () => {
+  it('raises an alarm for an edited key column (which would hide the event from searches)', async () => {
     const { tenant, key } = await cleanTenant('mon-col')
-    await sql(`UPDATE events SET actor_id = 'u_hidden' WHERE tenant = ? AND id = 'm-5'`, tenant)
+    // The search columns are read from the stored content: they cannot be edited apart from it.
+    await expect(
+      sql(tenant, `UPDATE events SET actor_id = 'u_hidden' WHERE tenant = ? AND id = 'm-5'`, tenant),
+    ).rejects.toThrow(/generated column/)
+    // The time is a key column: moved, the event leaves the time ranges it belongs to.
+    await sql(
+      tenant,
+      `UPDATE events SET occurred_at = '2020-01-01T00:00:00.000Z' WHERE tenant = ? AND id = 'm-5'`,
+      tenant,
+    )
     await tick()
     const s = await status(key)
     const alarm = s.alarms.find((a) => a.kind === 'column_mismatch')
     expect(alarm).toMatchObject({ tenant, seq: 6 })
-    expect(alarm!.detail).toMatch(/actor_id/)
+    expect(alarm!.detail).toMatch(/occurred_at/)
   })
 
   it('raises an alarm for a deleted row', async () => {
     const { tenant, key } = await cleanTenant('mon-del')
-    await sql(`DELETE FROM events WHERE tenant = ? AND id = 'm-7'`, tenant)
+    await sql(tenant, `DELETE FROM events WHERE tenant = ? AND id = 'm-7'`, tenant)
     await tick()
     const s = await status(key)
     expect(s.alarms.find((a) => a.kind === 'rows_missing')?.detail).toMatch(/holds 9 of the 10 events/)
@@ -99,12 +111,14 @@ describe('integrity monitor', () => {
   it('raises alarms for an altered stored leaf: against the body and against the signed root', async () => {
     const { tenant, key } = await cleanTenant('mon-leaf')
     // Leaf of seq 2 (the second 64 hex digits of the run's row), one digit changed.
-    const row = await env.DB.prepare('SELECT first_seq, leaves FROM chain_leaves WHERE tenant = ?')
+    const row = await (await tenantD1(tenant))
+      .prepare('SELECT first_seq, leaves FROM chain_leaves WHERE tenant = ?')
       .bind(tenant)
       .first<{ first_seq: number; leaves: string }>()
     const at = (2 - row!.first_seq) * 64
     const flipped = row!.leaves[at] === '0' ? '1' : '0'
     await sql(
+      tenant,
       'UPDATE chain_leaves SET leaves = ? WHERE tenant = ? AND first_seq = ?',
       row!.leaves.slice(0, at) + flipped + row!.leaves.slice(at + 1),
       tenant,
@@ -138,7 +152,11 @@ describe('integrity monitor', () => {
 
   it('never clears an alarm: acknowledging is recorded once, a second time is a conflict', async () => {
     const { tenant, key } = await cleanTenant('mon-ack')
-    await sql(`UPDATE events SET target_id = 'elsewhere' WHERE tenant = ? AND id = 'm-1'`, tenant)
+    await sql(
+      tenant,
+      `UPDATE events SET occurred_at = '2020-01-01T00:00:00.000Z' WHERE tenant = ? AND id = 'm-1'`,
+      tenant,
+    )
     await tick()
     const [alarm] = (await status(key)).alarms
     expect(alarm).toBeDefined()
@@ -164,7 +182,11 @@ describe('integrity monitor', () => {
 
   it('shows every tenant to the admin token and only its own to a tenant key', async () => {
     const a = await cleanTenant('mon-a')
-    await sql(`UPDATE events SET action = 'thing.deleted' WHERE tenant = ? AND id = 'm-2'`, a.tenant)
+    await sql(
+      a.tenant,
+      `UPDATE events SET content = replace(content, '"u_2"', '"u_y"') WHERE tenant = ? AND id = 'm-2'`,
+      a.tenant,
+    )
     await tick()
     const b = await cleanTenant('mon-b')
     expect((await status(b.key)).alarms).toEqual([])

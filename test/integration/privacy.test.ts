@@ -12,6 +12,7 @@ import {
   expectProblem,
   mintKey,
   post,
+  tenantD1,
   tick,
   uniqueTenant,
   waitForArchived,
@@ -51,15 +52,19 @@ type Ev = {
   metadata?: Record<string, unknown>
 }
 
-/** Every row of every D1 table, as text: what a copy of the database file would hold. */
+/** Every row of every table of every D1 shard, as text: what copies of the database files would hold. */
 async function allD1Text(): Promise<string> {
-  const tables = await env.DB.prepare(
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
-  ).all<{ name: string }>()
   let text = ''
-  for (const { name } of tables.results) {
-    const rows = await env.DB.prepare(`SELECT * FROM "${name}"`).all()
-    text += JSON.stringify(rows.results)
+  for (const d1 of [env.DB, env.DB_1]) {
+    const tables = await d1
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+      )
+      .all<{ name: string }>()
+    for (const { name } of tables.results) {
+      const rows = await d1.prepare(`SELECT * FROM "${name}"`).all()
+      text += JSON.stringify(rows.results)
+    }
   }
   return text
 }
@@ -106,7 +111,8 @@ describe('at rest', () => {
     expect(r2).toContain('sealed:v1:')
     for (const v of PLAIN) expect(r2, v).not.toContain(v)
     // The column search uses holds the protected form too.
-    const row = await env.DB.prepare('SELECT ip FROM events WHERE tenant = ? AND id = ?')
+    const row = await (await tenantD1(tenant))
+      .prepare('SELECT ip FROM events WHERE tenant = ? AND id = ?')
       .bind(tenant, 'p-1')
       .first<{ ip: string }>()
     expect(row?.ip).toMatch(/^sealed:v1:/)
@@ -116,7 +122,8 @@ describe('at rest', () => {
   })
 
   it('one data key per subject, stored only wrapped', async () => {
-    const rows = await env.DB.prepare('SELECT * FROM subject_keys WHERE tenant = ? ORDER BY subject')
+    const rows = await (await tenantD1(tenant))
+      .prepare('SELECT * FROM subject_keys WHERE tenant = ? ORDER BY subject')
       .bind(tenant)
       .all<{ subject: string; wrapped_key: string; wrapped_by: string; erased_at: string | null }>()
     expect(rows.results.map((r) => r.subject)).toEqual(['u_ada', 'u_bob'])
@@ -251,9 +258,8 @@ describe('concurrent first events of a subject', () => {
       Array.from({ length: 6 }, (_, i) => post(k, piiEvent(`race-${i}`, 'u_race'))),
     )
     expect(posts.map((r) => r.status)).toEqual(Array(6).fill(202))
-    const keys = await env.DB.prepare(
-      'SELECT count(*) AS n FROM subject_keys WHERE tenant = ? AND subject = ?',
-    )
+    const keys = await (await tenantD1(t))
+      .prepare('SELECT count(*) AS n FROM subject_keys WHERE tenant = ? AND subject = ?')
       .bind(t, 'u_race')
       .first<{ n: number }>()
     expect(keys?.n).toBe(1)
@@ -268,7 +274,8 @@ describe('key rotation', () => {
     const w = (await mintKey(t, ['events:write', 'events:read', 'pii:read'])).key
     expect((await post(w, piiEvent('r-1', 'u_old'))).status).toBe(202)
     await waitForEvents(t, 1)
-    const stored = await env.DB.prepare('SELECT body FROM events WHERE tenant = ? AND id = ?')
+    const stored = await (await tenantD1(t))
+      .prepare('SELECT body FROM events WHERE tenant = ? AND id = ?')
       .bind(t, 'r-1')
       .first<{ body: string }>()
     const rotated = JSON.stringify([
@@ -291,8 +298,9 @@ describe('key rotation', () => {
       )
     const read = await withRing(rotated, '/v1/events/r-1')
     expect(((await read.json()) as Ev).actor.email).toBe(EMAIL)
-    const wrapped = () =>
-      env.DB.prepare('SELECT subject, wrapped_by FROM subject_keys WHERE tenant = ? ORDER BY subject')
+    const wrapped = async () =>
+      (await tenantD1(t))
+        .prepare('SELECT subject, wrapped_by FROM subject_keys WHERE tenant = ? ORDER BY subject')
         .bind(t)
         .all<{ subject: string; wrapped_by: string }>()
     expect((await wrapped()).results).toEqual([{ subject: 'u_old', wrapped_by: 'test-2' }])
@@ -307,7 +315,8 @@ describe('key rotation', () => {
       { subject: 'u_old', wrapped_by: 'test-2' },
     ])
     // The stored event is untouched; a ring without the key that now wraps cannot open it.
-    const again = await env.DB.prepare('SELECT body FROM events WHERE tenant = ? AND id = ?')
+    const again = await (await tenantD1(t))
+      .prepare('SELECT body FROM events WHERE tenant = ? AND id = ?')
       .bind(t, 'r-1')
       .first<{ body: string }>()
     expect(again?.body).toBe(stored?.body)
@@ -358,7 +367,8 @@ describe('erasure', () => {
     const e1 = (await first.json()) as { erased_at: string; keys_erased: number; repeated: boolean }
     expect(e1).toMatchObject({ subject: 'u_ada', keys_erased: 1, repeated: false })
 
-    const row = await env.DB.prepare('SELECT * FROM subject_keys WHERE tenant = ? AND subject = ?')
+    const row = await (await tenantD1(tenant))
+      .prepare('SELECT * FROM subject_keys WHERE tenant = ? AND subject = ?')
       .bind(tenant, 'u_ada')
       .first<{ wrapped_key: string | null; erased_at: string; erased_by: string }>()
     expect(row).toMatchObject({ wrapped_key: null, erased_at: e1.erased_at, erased_by: adminId })
@@ -411,7 +421,8 @@ describe('erasure', () => {
       target: { type: 'subject', id: 'u_ada' },
       metadata: { keys_erased: 1 },
     })
-    const conflicts = await env.DB.prepare('SELECT count(*) AS n FROM id_conflicts WHERE tenant = ?')
+    const conflicts = await (await tenantD1(tenant))
+      .prepare('SELECT count(*) AS n FROM id_conflicts WHERE tenant = ?')
       .bind(tenant)
       .first<{ n: number }>()
     expect(conflicts?.n).toBe(0)

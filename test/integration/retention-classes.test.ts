@@ -7,14 +7,24 @@ import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { partitionPrefix } from '../../core/archive/layout'
 import { gunzipLines } from '../../core/archive/r2'
-import { database } from '../../core/db/client'
+import { tenantDbs } from '../../core/db/shards'
 import type { PublicKeyDocument } from '../../core/integrity/checkpoint'
 import { parseTombstoneLine } from '../../core/retention/tombstone'
 import { expireRetentionClasses } from '../../cron/class-expiry'
 import type { ArchiveSource } from '../../verifier/archive-source'
 import { checkProof } from '../../verifier/check-proof'
 import { verifyArchive } from '../../verifier/verify-archive'
-import { BASE, event, expectProblem, mintKey, post, tick, uniqueTenant, waitForEvents } from './helpers'
+import {
+  BASE,
+  event,
+  expectProblem,
+  mintKey,
+  post,
+  tenantD1,
+  tick,
+  uniqueTenant,
+  waitForEvents,
+} from './helpers'
 
 const DAY = 86_400_000
 
@@ -48,7 +58,8 @@ function r2Source(tenant: string): ArchiveSource {
 }
 
 async function eventCount(tenant: string, where = '') {
-  const row = await env.DB.prepare(`SELECT count(*) AS n FROM events WHERE tenant = ? ${where}`)
+  const row = await (await tenantD1(tenant))
+    .prepare(`SELECT count(*) AS n FROM events WHERE tenant = ? ${where}`)
     .bind(tenant)
     .first<{ n: number }>()
   return row!.n
@@ -107,9 +118,10 @@ describe('retention classes', () => {
     // D1: the expired rows are gone, their tombstones are there; the others stay.
     expect(await eventCount(tenant, "AND id IN ('beat-1', 'beat-2', 'beat-3')")).toBe(0)
     expect(await eventCount(tenant, "AND id IN ('kept-1', 'kept-2', 'beat-new')")).toBe(3)
-    const { results: tombs } = await env.DB.prepare(
-      'SELECT seq, retention, leaf, hash, prev_hash, dt FROM tombstones WHERE tenant = ? ORDER BY seq',
-    )
+    const { results: tombs } = await (await tenantD1(tenant))
+      .prepare(
+        'SELECT seq, retention, leaf, hash, prev_hash, dt FROM tombstones WHERE tenant = ? ORDER BY seq',
+      )
       .bind(tenant)
       .all<{ seq: number; retention: string; leaf: string; hash: string; prev_hash: string; dt: string }>()
     expect(tombs).toHaveLength(3)
@@ -182,7 +194,10 @@ describe('retention classes', () => {
     await waitForEvents(other, 1)
     await tick()
     expect((await get(o.key, '/v1/events/e-1')).status).toBe(410)
-    await env.DB.prepare('UPDATE tombstones SET leaf = ? WHERE tenant = ?').bind('a'.repeat(64), other).run()
+    await (await tenantD1(other))
+      .prepare('UPDATE tombstones SET leaf = ? WHERE tenant = ?')
+      .bind('a'.repeat(64), other)
+      .run()
     await tick()
     const raised = (await (await get(o.key, '/v1/integrity/status')).json()) as {
       alarms: { kind: string; seq: number }[]
@@ -203,7 +218,10 @@ describe('retention classes', () => {
     expect(again.status).toBe(202)
     const deadline = Date.now() + 15_000
     while (
-      !(await env.DB.prepare("SELECT 1 AS x FROM event_ids WHERE tenant = ? AND id = 'marker'")
+      !(await (
+        await tenantD1(tenant)
+      )
+        .prepare("SELECT 1 AS x FROM event_ids WHERE tenant = ? AND id = 'marker'")
         .bind(tenant)
         .first())
     ) {
@@ -211,7 +229,8 @@ describe('retention classes', () => {
       await new Promise((r) => setTimeout(r, 100))
     }
     expect(await eventCount(tenant, "AND id = 'beat-1'")).toBe(0)
-    const ids = await env.DB.prepare("SELECT count(*) AS n FROM event_ids WHERE tenant = ? AND id = 'beat-1'")
+    const ids = await (await tenantD1(tenant))
+      .prepare("SELECT count(*) AS n FROM event_ids WHERE tenant = ? AND id = 'beat-1'")
       .bind(tenant)
       .first<{ n: number }>()
     expect(ids!.n).toBe(1)
@@ -234,12 +253,12 @@ describe('retention classes', () => {
     })
     expect((await post(key, { events: [...beats, young] })).status).toBe(202)
     await waitForEvents(tenant, 4)
-    const db = database(env.DB)
+    const dbs = await tenantDbs(env)
     const mine = (r: { expired: { tenant: string }[] }) => r.expired.filter((x) => x.tenant === tenant).length
     let expired = 0
     let runs = 0
     for (;;) {
-      const r = await expireRetentionClasses(db, env, { pageSize: 1, maxPages: 1 })
+      const r = await expireRetentionClasses(dbs, env, { pageSize: 1, maxPages: 1 })
       expect(r.pages).toBe(1)
       expect(r.refused).toEqual([])
       expired += mine(r)
@@ -252,7 +271,7 @@ describe('retention classes', () => {
     expect(await eventCount(tenant)).toBe(1)
     // Nothing is left to expire: a further sweep finds nothing of the tenant.
     for (let i = 0; i < 50; i++) {
-      const r = await expireRetentionClasses(db, env, { pageSize: 1000 })
+      const r = await expireRetentionClasses(dbs, env, { pageSize: 1000 })
       expect(mine(r)).toBe(0)
       if (r.sweep_finished) break
     }
@@ -267,24 +286,26 @@ describe('retention classes', () => {
     expect((await post(key, beat)).status).toBe(202)
     await waitForEvents(tenant, 1)
     // As if the consumer had written a second object of the day and not yet marked its segment.
-    await env.DB.prepare(
-      `INSERT INTO archive_segments (tenant, dt, first_seq, last_seq, object_key, event_count, status, created_at)
+    await (await tenantD1(tenant))
+      .prepare(
+        `INSERT INTO archive_segments (tenant, dt, first_seq, last_seq, object_key, event_count, status, created_at)
        VALUES (?, ?, 1000, 1000, 'pending-object', 1, 'pending', ?)`,
-    )
+      )
       .bind(tenant, dt, new Date().toISOString())
       .run()
-    const held = await expireRetentionClasses(database(env.DB), env)
+    const held = await expireRetentionClasses(await tenantDbs(env), env)
     expect(held.refused.filter((r) => r.key.includes(encodeURIComponent(tenant)))).toEqual([
       expect.objectContaining({ error: expect.stringMatching(/pending/) }),
     ])
     expect(await eventCount(tenant)).toBe(1)
     expect((await get(key, '/v1/events/p-1')).status).toBe(200)
-    await env.DB.prepare("DELETE FROM archive_segments WHERE tenant = ? AND object_key = 'pending-object'")
+    await (await tenantD1(tenant))
+      .prepare("DELETE FROM archive_segments WHERE tenant = ? AND object_key = 'pending-object'")
       .bind(tenant)
       .run()
     // The walk carries on from its cursor: run it until it has come round to the day again.
     for (let i = 0; i < 5 && (await eventCount(tenant)) > 0; i++)
-      await expireRetentionClasses(database(env.DB), env)
+      await expireRetentionClasses(await tenantDbs(env), env)
     expect(await eventCount(tenant)).toBe(0)
     expect((await get(key, '/v1/events/p-1')).status).toBe(410)
   })
@@ -315,7 +336,8 @@ describe('retention classes', () => {
     await tick()
     expect((await env.ARCHIVE.head(obj!.key)) !== null).toBe(true)
     expect(await eventCount(tenant)).toBe(1)
-    const n = await env.DB.prepare('SELECT count(*) AS n FROM tombstones WHERE tenant = ?')
+    const n = await (await tenantD1(tenant))
+      .prepare('SELECT count(*) AS n FROM tombstones WHERE tenant = ?')
       .bind(tenant)
       .first<{ n: number }>()
     expect(n!.n).toBe(0)

@@ -1,10 +1,9 @@
 import { createExecutionContext, env } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { database } from '../../core/db/client'
 import { enforceRetention } from '../../cron/retention'
 import { app } from '../../worker/app'
 import { allPages, cursorParam } from '../support/pages'
-import { BASE, mintKey, uniqueTenant } from './helpers'
+import { BASE, mintKey, tenantD1, tenantDbOf, uniqueTenant } from './helpers'
 import { seed } from './search-seed'
 
 const DAY = 86_400_000
@@ -54,7 +53,7 @@ describe('hot window and archive-backed history', () => {
     expect(before[0]).toHaveLength(60)
 
     const cutoff = new Date(Date.now() - Number(HOT) * DAY).toISOString()
-    const { released, held } = await enforceRetention(database(env.DB), env, cutoff)
+    const { released, held } = await enforceRetention(await tenantDbOf(tenant), env, cutoff)
     expect(held.filter((h) => h.tenant === tenant)).toEqual([])
     const mine = released.filter((r) => r.tenant === tenant)
     expect(mine.map((r) => r.dt).sort()).toEqual([
@@ -65,9 +64,8 @@ describe('hot window and archive-backed history', () => {
       '2026-01-26',
     ])
     expect(mine.reduce((n, r) => n + r.deleted, 0)).toBe(30)
-    const left = await env.DB.prepare(
-      'SELECT count(*) AS n, min(occurred_at) AS oldest FROM events WHERE tenant = ?',
-    )
+    const left = await (await tenantD1(tenant))
+      .prepare('SELECT count(*) AS n, min(occurred_at) AS oldest FROM events WHERE tenant = ?')
       .bind(tenant)
       .first<{ n: number; oldest: string }>()
     expect(left?.n).toBe(30)
@@ -79,7 +77,9 @@ describe('hot window and archive-backed history', () => {
     for (const [i, q] of questions.entries()) expect(await ids(key, q, '1'), q).toEqual(before[i])
     // A second run has nothing left to release.
     expect(
-      (await enforceRetention(database(env.DB), env, cutoff)).released.filter((r) => r.tenant === tenant),
+      (await enforceRetention(await tenantDbOf(tenant), env, cutoff)).released.filter(
+        (r) => r.tenant === tenant,
+      ),
     ).toEqual([])
   })
 })

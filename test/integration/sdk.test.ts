@@ -10,7 +10,7 @@ import {
   type FetchLike,
 } from '../../sdk'
 import { app } from '../../worker/app'
-import { BASE, mintKey, event as sampleEvent, uniqueTenant } from './helpers'
+import { BASE, mintKey, event as sampleEvent, tenantD1, uniqueTenant } from './helpers'
 
 /** An event v1 as a client sends it (`overrides` replace fields): the suite's one sample event. */
 const event = (overrides: Partial<AuditEventInput> = {}) => sampleEvent(overrides) as AuditEventInput
@@ -42,9 +42,10 @@ function recording(
 
 /** Client events stored for the tenant (the log's own audit_log.* reads left out). */
 async function storedCount(tenant: string): Promise<number> {
-  const row = await env.DB.prepare(
-    "SELECT count(*) AS n FROM events WHERE tenant = ? AND action NOT LIKE 'audit\\_log.%' ESCAPE '\\'",
-  )
+  const row = await (await tenantD1(tenant))
+    .prepare(
+      "SELECT count(*) AS n FROM events WHERE tenant = ? AND action NOT LIKE 'audit\\_log.%' ESCAPE '\\'",
+    )
     .bind(tenant)
     .first<{ n: number }>()
   return row?.n ?? 0
@@ -125,7 +126,8 @@ describe('AuditLogClient: sending', () => {
     // Both copies went through the queue; give the second time to be (not) stored.
     await sleep(2000)
     expect(await storedCount(tenant)).toBe(5)
-    const conflicts = await env.DB.prepare('SELECT count(*) AS n FROM id_conflicts WHERE tenant = ?')
+    const conflicts = await (await tenantD1(tenant))
+      .prepare('SELECT count(*) AS n FROM id_conflicts WHERE tenant = ?')
       .bind(tenant)
       .first<{ n: number }>()
     expect(conflicts?.n).toBe(0)

@@ -1,6 +1,6 @@
 // Input strictness through the real Worker: a value that cannot be stored exactly as sent is a
 // 400 naming the field, in every input format; valid edge cases are stored unchanged.
-import { env, SELF } from 'cloudflare:test'
+import { SELF } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import {
   BASE,
@@ -9,6 +9,7 @@ import {
   mintKey,
   post,
   TEST_ADMIN_TOKEN,
+  tenantD1,
   uniqueTenant,
   waitForEvents,
 } from './helpers'
@@ -411,14 +412,18 @@ describe('the service namespace is reserved', () => {
   it("the service's own events are still recorded (an audited search)", async () => {
     const t = uniqueTenant('strict-reads')
     const { key } = await mintKey(t)
-    const before = await env.DB.prepare('SELECT count(*) AS n FROM events WHERE tenant = ?').bind(t).first<{
-      n: number
-    }>()
+    const before = await (await tenantD1(t))
+      .prepare('SELECT count(*) AS n FROM events WHERE tenant = ?')
+      .bind(t)
+      .first<{
+        n: number
+      }>()
     expect(before?.n ?? 0).toBe(0)
     const res = await SELF.fetch(`${BASE}/v1/events`, { headers: { authorization: `Bearer ${key}` } })
     expect(res.status).toBe(200)
     await waitForEvents(t, 1)
-    const row = await env.DB.prepare('SELECT action FROM events WHERE tenant = ? AND action LIKE ?')
+    const row = await (await tenantD1(t))
+      .prepare('SELECT action FROM events WHERE tenant = ? AND action LIKE ?')
       .bind(t, 'audit_log.%')
       .first<{ action: string }>()
     expect(row?.action).toMatch(/^audit_log\./)

@@ -65,6 +65,8 @@ const COMMANDS = [
   ['athena', 'retention-rules'],
   ['dlq', 'list'],
   ['dlq', 'replay'],
+  ['shards', 'list'],
+  ['shards', 'move'],
   ['signing-keys', 'new'],
   ['signing-keys', 'retire'],
 ]

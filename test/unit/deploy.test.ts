@@ -7,6 +7,7 @@ import {
   type DeployConfig,
   DeployError,
   deployConfigFrom,
+  isUnsetDatabaseId,
   parseQueueList,
   parseR2BucketList,
   type RunResult,
@@ -33,6 +34,17 @@ type Account = {
   secrets: string[]
   worker: boolean
 }
+
+/** The D1 databases of wrangler.toml: the directory and first shard, and the second shard. */
+const SHARD_1 = { binding: 'DB_1', name: 'audit-log-shard-1' }
+/** The config once the account's databases' ids are written into it. */
+const withIds = (account: Account): DeployConfig => ({
+  ...projectConfig(),
+  d1: [
+    { binding: 'DB', name: 'audit-log', id: account.d1.find((d) => d.name === 'audit-log')!.uuid },
+    { ...SHARD_1, id: account.d1.find((d) => d.name === SHARD_1.name)!.uuid },
+  ],
+})
 
 const ok = (stdout = ''): RunResult => ({ status: 0, stdout, stderr: '' })
 const MUTATING =
@@ -158,7 +170,13 @@ describe('deploy config', () => {
   it("reads every resource the Worker binds from wrangler.toml and the secrets' names", () => {
     const c = projectConfig()
     expect(c.worker).toBe('audit-log')
-    expect(c.d1).toEqual([{ binding: 'DB', name: 'audit-log', id: UNSET_DATABASE_ID }])
+    expect(c.d1).toEqual([
+      { binding: 'DB', name: 'audit-log', id: UNSET_DATABASE_ID },
+      { ...SHARD_1, id: '00000000-0000-0000-0000-000000000001' },
+    ])
+    // Each placeholder id is distinct (wrangler refuses two bindings of one id) and reads as unset.
+    for (const d of c.d1) expect(isUnsetDatabaseId(d.id!), d.name).toBe(true)
+    expect(isUnsetDatabaseId('abcdef01-2345-6789-abcd-ef0123456789')).toBe(false)
     expect(c.buckets).toEqual(['audit-log-archive'])
     expect(c.queues.sort()).toEqual(['audit-archive-notifications', 'audit-events', 'audit-events-dlq'])
     expect(c.notifications).toEqual([{ bucket: 'audit-log-archive', queue: 'audit-archive-notifications' }])
@@ -175,6 +193,11 @@ describe('deploy config', () => {
     expect(out.replace(`database_id = "${id}"`, `database_id = "${UNSET_DATABASE_ID}"`)).toBe(toml)
     expect(unstable_readConfigFromText(out).d1_databases[0]?.database_id).toBe(id)
     expect(() => withDatabaseId(toml, 'no-such-db', id)).toThrow(DeployError)
+    // The shard's block only: the directory's placeholder stays.
+    const shard = withDatabaseId(toml, SHARD_1.name, id)
+    expect(shard).toContain(`database_id = "${id}"`)
+    expect(shard).toContain(`database_id = "${UNSET_DATABASE_ID}"`)
+    expect(shard).not.toContain('00000000-0000-0000-0000-000000000001')
   })
 
   it('parses the list outputs', () => {
@@ -202,6 +225,8 @@ describe('deploy on a fresh account', () => {
       expect.arrayContaining([
         'd1 create audit-log',
         'd1 migrations apply DB --remote',
+        'd1 create audit-log-shard-1',
+        'd1 migrations apply DB_1 --remote',
         'r2 bucket create audit-log-archive',
         'queues create audit-events',
         'queues create audit-events-dlq',
@@ -216,7 +241,10 @@ describe('deploy on a fresh account', () => {
     expect(at('r2 bucket create')).toBeLessThan(at('r2 bucket notification create'))
     expect(at('d1 create')).toBeLessThan(at('d1 migrations apply'))
     expect(at('r2 bucket notification create')).toBeLessThan(at('deploy'))
-    expect(h.writes).toEqual([['audit-log', account.d1[0]!.uuid]])
+    expect(h.writes).toEqual([
+      ['audit-log', account.d1[0]!.uuid],
+      [SHARD_1.name, account.d1[1]!.uuid],
+    ])
     expect(h.generated).toEqual([['ADMIN_TOKEN', 'SIGNING_KEYS', 'PII_KEYS']])
     expect(Object.keys(h.deployed[0]!)).toEqual(['ADMIN_TOKEN', 'SIGNING_KEYS', 'PII_KEYS'])
     for (const kind of ['d1 database', 'r2 bucket', 'queue', 'r2 notification'])
@@ -238,9 +266,8 @@ describe('deploy when everything is there', () => {
     const account = emptyAccount()
     const first = harness(account)
     await first.go()
-    // The config now carries the id the first run wrote.
-    const config = { ...projectConfig(), d1: [{ binding: 'DB', name: 'audit-log', id: account.d1[0]!.uuid }] }
-    const second = harness(account, { config })
+    // The config now carries the ids the first run wrote.
+    const second = harness(account, { config: withIds(account) })
     const steps = await second.go()
     expect(
       second.calls.filter((c) => MUTATING.test(c) && c !== 'deploy' && !c.startsWith('d1 migrations')),
@@ -255,14 +282,17 @@ describe('deploy when everything is there', () => {
         .filter((s) => s.status === 'present')
         .map((s) => s.resource),
     ).toEqual(['ADMIN_TOKEN', 'SIGNING_KEYS', 'PII_KEYS'])
-    expect(account.d1).toHaveLength(1)
+    expect(account.d1).toHaveLength(2)
     expect(account.queues).toHaveLength(3)
     expect(account.notifications).toHaveLength(1)
   })
 
-  it('finds an existing database by name when the config still has the all-zero id', async () => {
+  it('finds existing databases by name when the config still has the placeholder ids', async () => {
     const account: Account = {
-      d1: [{ name: 'audit-log', uuid: '99999999-9999-9999-9999-999999999999' }],
+      d1: [
+        { name: 'audit-log', uuid: '99999999-9999-9999-9999-999999999999' },
+        { name: SHARD_1.name, uuid: '99999999-9999-9999-9999-999999999991' },
+      ],
       buckets: ['audit-log-archive'],
       queues: ['audit-events', 'audit-events-dlq', 'audit-archive-notifications'],
       notifications: [{ bucket: 'audit-log-archive', queue: 'audit-archive-notifications' }],
@@ -271,8 +301,11 @@ describe('deploy when everything is there', () => {
     }
     const h = harness(account)
     await h.go()
-    expect(h.calls).not.toContain('d1 create audit-log')
-    expect(h.writes).toEqual([['audit-log', '99999999-9999-9999-9999-999999999999']])
+    expect(h.calls.filter((c) => c.startsWith('d1 create'))).toEqual([])
+    expect(h.writes).toEqual([
+      ['audit-log', '99999999-9999-9999-9999-999999999999'],
+      [SHARD_1.name, '99999999-9999-9999-9999-999999999991'],
+    ])
   })
 
   it('stops when the config names another database id than the account has', async () => {
@@ -325,15 +358,17 @@ describe('deploy --dry-run', () => {
 
   it('on an account that has everything: all present, nothing planned but the deployment', async () => {
     const account: Account = {
-      d1: [{ name: 'audit-log', uuid: '99999999-9999-9999-9999-999999999999' }],
+      d1: [
+        { name: 'audit-log', uuid: '99999999-9999-9999-9999-999999999999' },
+        { name: SHARD_1.name, uuid: '99999999-9999-9999-9999-999999999991' },
+      ],
       buckets: ['audit-log-archive'],
       queues: ['audit-events', 'audit-events-dlq', 'audit-archive-notifications'],
       notifications: [{ bucket: 'audit-log-archive', queue: 'audit-archive-notifications' }],
       secrets: ['ADMIN_TOKEN', 'SIGNING_KEYS', 'PII_KEYS'],
       worker: true,
     }
-    const config = { ...projectConfig(), d1: [{ binding: 'DB', name: 'audit-log', id: account.d1[0]!.uuid }] }
-    const h = harness(account, { dryRun: true, config })
+    const h = harness(account, { dryRun: true, config: withIds(account) })
     const steps = await h.go()
     expect(h.calls.filter((c) => MUTATING.test(c))).toEqual([])
     expect(steps.filter((s) => s.status === 'would create')).toEqual([])

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { unstable_splitSqlQuery } from 'wrangler'
-import { INSERT_EVENTS_SQL } from '../../core/db/events'
+import { OLD_INSERT_EVENTS_SQL } from '../support/old-events-layout'
 
 const apply = (db: Database, file: string) => {
   for (const q of unstable_splitSqlQuery(readFileSync(`migrations/${file}`, 'utf8'))) db.prepare(q).run()
@@ -34,7 +34,7 @@ describe('migrations/0003_event_ids.sql', () => {
     const db = new Database(':memory:')
     for (const f of ['0000_init.sql', '0001_integrity.sql', '0002_chain_subtrees.sql']) apply(db, f)
     const rows = [...Array.from({ length: 40 }, (_, i) => stored(i)), stored(0, 'other')]
-    db.prepare(INSERT_EVENTS_SQL).run(JSON.stringify(rows))
+    db.prepare(OLD_INSERT_EVENTS_SQL).run(JSON.stringify(rows))
     const before = db.prepare('SELECT * FROM events ORDER BY tenant, id').all()
 
     apply(db, '0003_event_ids.sql')

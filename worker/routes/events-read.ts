@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { readInScope } from '../../core/auth/viewer-scope'
-import { database } from '../../core/db/client'
+import { tenantDb } from '../../core/db/shards'
+import { DomainError } from '../../core/errors'
 import { apiEventSchema, toApiEvent } from '../../core/ingest/stored-event'
 import { readEventById } from '../../core/search/event-by-id'
 import { recordRead } from '../audit-reads'
@@ -8,6 +9,7 @@ import { goneResponse } from '../expired-problem'
 import { requireScope, tenantOf } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
 import { revealed } from '../privacy'
+import { readSession, sendBookmark } from '../read-session'
 
 const storedEventAnswer = apiEventSchema
   .extend({
@@ -49,9 +51,19 @@ export const readRoutes = router().openapi(
     const { id } = c.req.valid('param')
     const auth = c.get('auth')
     const tenant = tenantOf(auth)
-    const { event, conflicts } = await (auth.kind === 'viewer'
-      ? readInScope(auth.scope, () => readEventById(database(c.env.DB), c.env.ARCHIVE, tenant, id), id)
-      : readEventById(database(c.env.DB), c.env.ARCHIVE, tenant, id))
+    const session = await readSession(c, tenant)
+    // A replica that has not caught up yet answers "no such event" for one just stored: such an
+    // answer is asked of the primary before it is given (read-your-writes without a bookmark).
+    const read = async () => {
+      try {
+        return await readEventById(session.db, c.env.ARCHIVE, tenant, id)
+      } catch (err) {
+        if (!(err instanceof DomainError && err.code === 'not_found')) throw err
+        return readEventById(await tenantDb(c.env, tenant), c.env.ARCHIVE, tenant, id)
+      }
+    }
+    const { event, conflicts } = await (auth.kind === 'viewer' ? readInScope(auth.scope, read, id) : read())
+    sendBookmark(c, session)
     recordRead(c, 'audit_log.read', { type: 'audit_event', id }, { event_id: id })
     const [shown] = await revealed(c, tenant, [event])
     const answer = { ...toApiEvent(shown!), ...(conflicts ? { conflicts } : {}) }

@@ -1,7 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { scopedFilters } from '../../core/auth/viewer-scope'
-import { database } from '../../core/db/client'
 import { apiEventSchema, toApiEvent } from '../../core/ingest/stored-event'
 import {
   filtersOf,
@@ -17,6 +16,7 @@ import type { AppEnv } from '../context'
 import { requireScope, tenantOf } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
 import { revealed, searchableFilters } from '../privacy'
+import { readSession, sendBookmark } from '../read-session'
 
 const pageSchema = z
   .object({
@@ -42,8 +42,9 @@ async function page(c: Context<AppEnv>, asked: SearchFilters, limit: number, cur
   const inScope = auth.kind === 'viewer' ? scopedFilters(auth.scope, asked) : asked
   const filters = await searchableFilters(c, tenant, inScope)
   const after = cursor ? decodeCursor(cursor, tenant, filters) : undefined
+  const session = await readSession(c, tenant)
   const { events, next } = await searchHistory(
-    database(c.env.DB),
+    session.db,
     c.env.ARCHIVE,
     tenant,
     filters,
@@ -51,6 +52,7 @@ async function page(c: Context<AppEnv>, asked: SearchFilters, limit: number, cur
     after,
     historyOptions(c.env),
   )
+  sendBookmark(c, session)
   alarmOnViolations(c, tenant, events, 'a search')
   recordRead(
     c,

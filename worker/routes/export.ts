@@ -2,7 +2,6 @@
 // whatever the row count. Events received after the export began are left out, which makes
 // the file a consistent snapshot.
 import { createRoute, z } from '@hono/zod-openapi'
-import { database } from '../../core/db/client'
 import type { PageKey } from '../../core/db/search'
 import { toApiEvent } from '../../core/ingest/stored-event'
 import { csvHeader, csvLines, csvTrailer, ndjsonLines, ndjsonTrailer } from '../../core/search/export-format'
@@ -13,6 +12,7 @@ import { alarmOnViolations, filtersMetadata, recordRead } from '../audit-reads'
 import { requireScope, tenantOf } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
 import { revealed, searchableFilters } from '../privacy'
+import { readSession } from '../read-session'
 
 const PAGE = 500
 const enc = new TextEncoder()
@@ -49,7 +49,7 @@ export const exportRoutes = router().openapi(
     const q = c.req.valid('query')
     const tenant = tenantOf(c.get('auth'))
     const filters = await searchableFilters(c, tenant, filtersOf(q))
-    const db = database(c.env.DB)
+    const { db } = await readSession(c, tenant)
     const startedAt = new Date().toISOString()
     // One archive day is read once however many pages it spans.
     const history = { ...historyOptions(c.env), keptDays: new Map() }

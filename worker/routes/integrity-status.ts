@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { countOpenAlarms, listAlarms } from '../../core/db/alarms'
-import { database } from '../../core/db/client'
 import { monitorStates } from '../../core/db/monitor'
+import { shards, tenantDb } from '../../core/db/shards'
 import { ALARM_KINDS, acknowledge, alarmView } from '../../core/integrity/alarms'
 import { pageLimitSchema } from '../../core/limits'
 import { requireScope, tenantScopeOf } from '../middleware/auth'
@@ -57,12 +57,24 @@ export const integrityStatusRoutes = router()
     }),
     async function integrityStatus(c) {
       const tenant = tenantScopeOf(c.get('auth'))
-      const db = database(c.env.DB)
-      const [open, alarms, states] = await Promise.all([
-        countOpenAlarms(db, tenant),
-        listAlarms(db, tenant, c.req.valid('query').limit),
-        monitorStates(db, tenant),
-      ])
+      const { limit } = c.req.valid('query')
+      // A tenant's alarms are on its shard; the operator's view is every shard's, merged.
+      const dbs = tenant !== undefined ? [await tenantDb(c.env, tenant)] : shards(c.env).map((s) => s.db)
+      const parts = await Promise.all(
+        dbs.map((db) =>
+          Promise.all([
+            countOpenAlarms(db, tenant),
+            listAlarms(db, tenant, limit),
+            monitorStates(db, tenant),
+          ]),
+        ),
+      )
+      const open = parts.reduce((n, [o]) => n + o, 0)
+      const alarms = parts
+        .flatMap(([, a]) => a)
+        .sort((x, y) => (x.raisedAt < y.raisedAt ? 1 : x.raisedAt > y.raisedAt ? -1 : x.id < y.id ? 1 : -1))
+        .slice(0, limit)
+      const states = parts.flatMap(([, , s]) => s)
       const swept = states.map((s) => s.lastSweepAt).filter((t): t is string => t !== null)
       return c.json(
         {

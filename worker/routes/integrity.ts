@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import { readInScope } from '../../core/auth/viewer-scope'
 import { listCheckpoints } from '../../core/db/checkpoints'
-import { database } from '../../core/db/client'
+import { tenantDb } from '../../core/db/shards'
 import { storedEventSchema } from '../../core/ingest/stored-event'
 import {
   publicKeyDocumentSchema,
@@ -119,7 +119,7 @@ export const integrityRoutes = router()
     }),
     async function listTenantCheckpoints(c) {
       const tenant = tenantOf(c.get('auth'))
-      const data = await listCheckpoints(database(c.env.DB), tenant, c.req.valid('query').limit)
+      const data = await listCheckpoints(await tenantDb(c.env, tenant), tenant, c.req.valid('query').limit)
       return c.json({ data }, 200)
     },
   )
@@ -146,7 +146,7 @@ export const integrityRoutes = router()
     async function getProof(c) {
       const { id } = c.req.valid('param')
       const auth = c.get('auth')
-      const db = database(c.env.DB)
+      const db = await tenantDb(c.env, tenantOf(auth))
       // A viewer token's proof: only of an event inside its scope (else the answer of an unknown id).
       if (auth.kind === 'viewer')
         await readInScope(auth.scope, () => readEventById(db, c.env.ARCHIVE, auth.tenant, id), id)
@@ -181,7 +181,12 @@ export const integrityRoutes = router()
     }),
     async function getConsistency(c) {
       const { from, to } = c.req.valid('query')
-      const proof = await consistencyProofOf(database(c.env.DB), tenantOf(c.get('auth')), from, to)
+      const proof = await consistencyProofOf(
+        await tenantDb(c.env, tenantOf(c.get('auth'))),
+        tenantOf(c.get('auth')),
+        from,
+        to,
+      )
       return c.json(proof, 200)
     },
   )

@@ -1,6 +1,6 @@
 // Data subjects (docs/privacy.md): erasure by crypto-shredding and what is held, tenant admin only.
 import { createRoute, z } from '@hono/zod-openapi'
-import { database } from '../../core/db/client'
+import { tenantDb, tenantWriteDb } from '../../core/db/shards'
 import { eraseSubject, subjectReport } from '../../core/privacy/subjects'
 import { keyOf, requireScope } from '../middleware/auth'
 import { bearerSecurity, problemResponse, router } from '../openapi'
@@ -116,7 +116,7 @@ export const subjectRoutes = router()
     }),
     async function eraseSubjectRoute(c) {
       const { tenant, keyId } = keyOf(c.get('auth'))
-      const erasure = await eraseSubject(database(c.env.DB), c.env.EVENTS_QUEUE, {
+      const erasure = await eraseSubject(await tenantWriteDb(c.env, tenant), c.env.EVENTS_QUEUE, {
         tenant,
         subject: c.req.valid('param').actor_id,
         keyId,
@@ -142,7 +142,7 @@ export const subjectRoutes = router()
     }),
     async function getSubject(c) {
       const { tenant } = keyOf(c.get('auth'))
-      const report = await subjectReport(database(c.env.DB), tenant, c.req.valid('param').actor_id)
+      const report = await subjectReport(await tenantDb(c.env, tenant), tenant, c.req.valid('param').actor_id)
       return c.json(report as z.infer<typeof reportSchema>, 200)
     },
   )
