@@ -13,6 +13,9 @@ const TENANTS = Number(process.env.BENCH_TENANTS ?? 8)
 const SHARDS = (process.env.BENCH_SHARDS ?? '1 2 4').split(/\s+/).filter(Boolean).map(Number)
 const BATCH = 100
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4)
+// The archive's flush age for the run: short, so the rate measured is the pipeline's, not the age's
+// (wrangler.toml's default is 60 s; the lag below includes whatever age is set).
+const FLUSH_SECONDS = process.env.BENCH_FLUSH_SECONDS ?? '5'
 
 async function pool(total: number, worker: (i: number) => Promise<void>): Promise<void> {
   let next = 0
@@ -44,7 +47,10 @@ type Run = {
 }
 
 async function run(shards: number, withRaw: boolean): Promise<Run> {
-  const server = await startWorker(`pipeline-${shards}`, { shards })
+  const server = await startWorker(`pipeline-${shards}`, {
+    shards,
+    vars: { ARCHIVE_FLUSH_SECONDS: FLUSH_SECONDS },
+  })
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
   const tenants = Array.from({ length: TENANTS }, (_, i) => `bench-pipeline-${i}`)
   const stats = async (tenant: string) =>
@@ -79,9 +85,11 @@ async function run(shards: number, withRaw: boolean): Promise<Run> {
     }
     const ms = performance.now() - t0
     const total = [...accepted.values()].reduce((n, s) => n + s.size, 0)
+    // Every accepted event stored, each stored event (the accepted ones and the tenant's own
+    // audit_log.key.created) once in D1 and once in the archive.
     const exact = final.every((s, i) => {
       const n = accepted.get(tenants[i]!)!.size
-      return s.n === n && s.ids === n && s.archive.lines === n && s.archive.distinct_ids === n
+      return s.n >= n && s.ids === s.n && s.archive.lines === s.n && s.archive.distinct_ids === s.n
     })
     const perShard = new Map<string, number>()
     for (const s of final) perShard.set(s.shard, (perShard.get(s.shard) ?? 0) + 1)
@@ -147,6 +155,6 @@ for (const r of runs)
     `${r.shards} shard(s): ${r.accepted} accepted in ${r.seconds.toFixed(1)} s -> ${r.exact ? 'every id stored and archived exactly once' : 'MISMATCH'}`,
   )
 console.log(
-  "\nLag is from receipt at the edge to the event's archive object being written (the archive flushes by size or age, so it includes the flush age); search sees an event once its D1 commit is done. Locally every shard is a SQLite file in the same workerd process on the same two cores, so more shards add no CPU: the figures show routing costs nothing, not the scale-out. Deployed, each D1 database is its own single writer, so the write ceiling grows with the shard count (docs/capacity.md).",
+  `\nLag is from receipt at the edge to the event's archive object being written, with ARCHIVE_FLUSH_SECONDS=${FLUSH_SECONDS} (the archive flushes by size or age, so it includes the flush age); search sees an event once its D1 commit is done. Locally every shard is a SQLite file in the same workerd process on the same two cores, so more shards add no CPU: the figures show routing costs nothing, not the scale-out. Deployed, each D1 database is its own single writer, so the write ceiling grows with the shard count (docs/capacity.md).`,
 )
 if (runs.some((r) => !r.exact)) process.exitCode = 1
