@@ -85,18 +85,26 @@ async function setMove(env: Env, tenant: string, from: Placement, patch: Partial
  * never copied; each value comes with its SQL type ("<column>#t"), and a BLOB as hex, so it travels
  * through JSON and is written back as the same bytes.
  */
+const selectLists = new Map<string, string>()
+
 async function storedColumns(d1: D1Database, table: string): Promise<string> {
+  // Every shard has the same schema (the same migrations): one lookup per table and isolate, not
+  // three per page copied.
+  const known = selectLists.get(table)
+  if (known) return known
   const { results } = await d1
     .prepare('SELECT name FROM pragma_table_xinfo(?) WHERE hidden = 0 ORDER BY cid')
     .bind(table)
     .all<{ name: string }>()
   if (results.length === 0) throw new Error(`no table ${table} on this shard`)
-  return results
+  const list = results
     .map(
       (r) =>
         `iif(typeof(${q(r.name)}) = 'blob', hex(${q(r.name)}), ${q(r.name)}) AS ${q(r.name)}, typeof(${q(r.name)}) AS ${q(`${r.name}#t`)}`,
     )
     .join(', ')
+  selectLists.set(table, list)
+  return list
 }
 
 async function page(

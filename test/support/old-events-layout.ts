@@ -22,3 +22,20 @@ export const OLD_EVENT_COLUMNS = [
 
 export const OLD_INSERT_EVENTS_SQL = `INSERT INTO events (${OLD_EVENT_COLUMNS.map(([c]) => c).join(', ')}, body)
   SELECT ${OLD_EVENT_COLUMNS.map(([, p]) => `json_extract(value, '$.${p}')`).join(', ')}, value FROM json_each(?)`
+
+type Db = { prepare(sql: string): { get(...a: unknown[]): unknown; all(...a: unknown[]): unknown[] } }
+
+/** The CREATE statement of a table or index, as SQLite keeps it. */
+export const tableSql = (db: Db, name: string) =>
+  (db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').get(name) as { sql: string } | undefined)?.sql
+
+/** The named indexes of `events`, sorted (SQLite's own autoindexes left out). */
+export const eventIndexes = (db: Db) =>
+  (
+    db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'").all() as {
+      name: string
+    }[]
+  )
+    .map((r) => r.name)
+    .filter((n) => !n.startsWith('sqlite_'))
+    .sort()

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { unstable_splitSqlQuery } from 'wrangler'
-import { OLD_INSERT_EVENTS_SQL } from '../support/old-events-layout'
+import { eventIndexes, OLD_INSERT_EVENTS_SQL, tableSql } from '../support/old-events-layout'
 
 const apply = (db: Database, file: string) => {
   for (const q of unstable_splitSqlQuery(readFileSync(`migrations/${file}`, 'utf8'))) db.prepare(q).run()
@@ -52,20 +52,11 @@ describe('migrations/0003_event_ids.sql', () => {
         content_hash: null,
       })),
     )
-    const schema = (name: string) =>
-      (db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').get(name) as { sql: string } | undefined)
-        ?.sql
+    const schema = (name: string) => tableSql(db, name)
     expect(schema('events')).toMatch(/PRIMARY KEY\(`tenant`, `occurred_at`, `id`\)\s*\) WITHOUT ROWID$/)
     expect(schema('event_ids')).toMatch(/WITHOUT ROWID$/)
     expect(schema('id_conflicts')).toMatch(/WITHOUT ROWID$/)
-    const indexes = (
-      db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'").all() as {
-        name: string
-      }[]
-    )
-      .map((r) => r.name)
-      .filter((n) => !n.startsWith('sqlite_'))
-      .sort()
+    const indexes = eventIndexes(db)
     expect(indexes).toEqual([
       'events_tenant_actor',
       'events_tenant_correlation',

@@ -9,7 +9,12 @@ import { unstable_splitSqlQuery } from 'wrangler'
 import { INSERT_EVENTS_SQL } from '../../core/db/events'
 import type { PendingEvent } from '../../core/ingest/stored-event'
 import { appendToChain, GENESIS_HASH } from '../../core/integrity/chain'
-import { OLD_EVENT_COLUMNS, OLD_INSERT_EVENTS_SQL } from '../support/old-events-layout'
+import {
+  eventIndexes,
+  OLD_EVENT_COLUMNS,
+  OLD_INSERT_EVENTS_SQL,
+  tableSql,
+} from '../support/old-events-layout'
 
 const MIGRATION = '0011_events_compact_rows.sql'
 const apply = (db: Database, file: string) => {
@@ -102,17 +107,9 @@ describe(`migrations/${MIGRATION}`, () => {
     db.prepare('VACUUM').run()
     expect(overflowPages(db)).toBe(0)
 
-    const schema = (name: string) =>
-      (db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').get(name) as { sql: string }).sql
+    const schema = (name: string) => tableSql(db, name)
     expect(schema('events')).toMatch(/PRIMARY KEY\(`tenant`, `occurred_at`, `id`\)\s*\) WITHOUT ROWID$/)
-    const indexes = (
-      db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'").all() as {
-        name: string
-      }[]
-    )
-      .map((r) => r.name)
-      .filter((n) => !n.startsWith('sqlite_'))
-      .sort()
+    const indexes = eventIndexes(db)
     expect(indexes).toEqual([
       'events_tenant_actor',
       'events_tenant_correlation',
